@@ -1,0 +1,53 @@
+"""covalent_core: write tasks and workflows once, run each task on the compute it needs.
+
+``import covalent_core as ct`` gives Covalent's documented API. Names load lazily so
+that the remote runner (``python -m covalent_core.remote``) imports only what it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "electron": "covalent_core.workflow.electron",
+    "wait": "covalent_core.workflow.electron",
+    "lattice": "covalent_core.workflow.lattice",
+    "DepsBash": "covalent_core.workflow.deps",
+    "DepsCall": "covalent_core.workflow.deps",
+    "DepsPip": "covalent_core.workflow.deps",
+    "dispatch": "covalent_core.dispatch.api",
+    "dispatch_sync": "covalent_core.dispatch.api",
+    "get_result": "covalent_core.dispatch.api",
+    "cancel": "covalent_core.dispatch.api",
+    "redispatch": "covalent_core.dispatch.api",
+    "resume": "covalent_core.dispatch.api",
+    "get_config": "covalent_core.config",
+    "set_config": "covalent_core.config",
+    "Result": "covalent_core.store.result",
+    "Status": "covalent_core.store.status",
+}
+_ALIASES = {"reload_config": ("covalent_core.config", "reload"),
+            "status": ("covalent_core.store.status", "Status")}
+
+__all__ = [*_EXPORTS, *_ALIASES, "executor"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _ALIASES:
+        module, attr = _ALIASES[name]
+        value = getattr(importlib.import_module(module), attr)
+    elif name == "executor":
+        value = importlib.import_module("covalent_core.executor")
+    else:
+        raise AttributeError(f"module 'covalent_core' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,211 @@
+"""The TOML config file, environment overrides and their validation.
+
+The file lives at ``$COVALENT_CORE_CONFIG`` or ``<XDG config dir>/covalent_core/covalent_core.toml``.
+Any key can be overridden from the environment as ``COVALENT_CORE_<SECTION>__<KEY>``
+(for example ``COVALENT_CORE_DISPATCHER__NO_CLUSTER=true``), which is how CI and
+containers configure us without writing files.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from covalent_core.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+ENV_PREFIX = "COVALENT_CORE_"
+CONFIG_PATH_ENV = "COVALENT_CORE_CONFIG"
+
+
+class SDKSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+
+
+class DispatcherSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("covalent_core")),
+        description="Where the SQLite store and, unless results_dir is set, task outputs live.",
+    )
+    results_dir: Path | None = Field(
+        default=None, description="Root for per-dispatch output files; default <data_dir>/results."
+    )
+    no_cluster: bool = Field(
+        default=False,
+        description="Make 'local' the default executor instead of a local Dask cluster.",
+    )
+    default_executor: str | None = Field(
+        default=None, description="Executor name for electrons that name none; overrides no_cluster."
+    )
+    dask_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    local_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    start_method: Literal["fork", "forkserver", "spawn"] | None = Field(
+        default=None,
+        description="How worker processes start; default fork on Linux (no __main__ guard needed).",
+    )
+    retry_backoff: float = Field(default=1.0, ge=0, description="First retry delay in seconds.")
+    retry_backoff_max: float = Field(default=60.0, ge=0)
+    wait_at_exit: bool = Field(
+        default=True, description="Finish running dispatches before the interpreter exits."
+    )
+    cancel_poll_interval: float = Field(default=0.5, gt=0)
+
+    @property
+    def results_root(self) -> Path:
+        return self.results_dir or self.data_dir / "results"
+
+    @property
+    def effective_default_executor(self) -> str:
+        if self.default_executor:
+            return self.default_executor
+        return "local" if self.no_cluster else "dask"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    sdk: SDKSettings = Field(default_factory=SDKSettings)
+    dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
+    executors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    qelectron: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, which arrives as init kwargs.
+        return (env_settings, init_settings)
+
+
+_lock = threading.RLock()
+_cached: Settings | None = None
+
+
+def config_path() -> Path:
+    explicit = os.environ.get(CONFIG_PATH_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(platformdirs.user_config_dir("covalent_core")) / "covalent_core.toml"
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {exc}. Fix the file or delete it to use defaults."
+        ) from exc
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
+    return (
+        f"invalid configuration (file {path}, env {ENV_PREFIX}<SECTION>__<KEY>):\n"
+        + "\n".join(lines)
+        + "\nFix the key in the file, the environment variable, or run "
+        "`covalent-core config set <key> <value>`."
+    )
+
+
+def _validate(raw: dict[str, Any], path: Path) -> Settings:
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def settings() -> Settings:
+    """The validated settings, read once per process (``reload()`` to re-read)."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            path = config_path()
+            _cached = _validate(_read_file(path), path)
+        return _cached
+
+
+def reload() -> Settings:
+    global _cached
+    with _lock:
+        _cached = None
+        return settings()
+
+
+def _lookup(tree: dict[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(f"no config key {key!r}; `covalent-core config show` lists them")
+        node = node[part]
+    return node
+
+
+def get_config(key: str | None = None) -> Any:
+    """The whole config as a dict, or one dotted key (``"dispatcher.no_cluster"``)."""
+    from covalent_core.executor.registry import plugin_defaults
+
+    tree = settings().model_dump(mode="json")
+    merged_executors = {name: dict(d) for name, d in plugin_defaults().items()}
+    for name, values in tree["executors"].items():
+        merged_executors.setdefault(name, {}).update(values)
+    tree["executors"] = merged_executors
+    tree["dispatcher"]["results_dir"] = str(settings().dispatcher.results_root)
+    return tree if key is None else _lookup(tree, key)
+
+
+def set_config(key_or_dict: str | dict[str, Any], value: Any = None) -> None:
+    """Write one dotted key (or a dict of them) to the config file, validating first."""
+    updates = key_or_dict if isinstance(key_or_dict, dict) else {key_or_dict: value}
+    path = config_path()
+    with _lock:
+        raw = _read_file(path)
+        for key, val in updates.items():
+            node = raw
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise ConfigError(f"cannot set {key!r}: {part!r} is not a table")
+            node[leaf] = str(val) if isinstance(val, Path) else val
+        _validate(raw, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomli_w.dumps(raw))
+        reload()
+
+
+def executor_config(name: str) -> dict[str, Any]:
+    """Constructor defaults for executor ``name``: plugin defaults, then the file, then env."""
+    from covalent_core.executor.registry import plugin_defaults_for
+
+    merged = dict(plugin_defaults_for(name))
+    merged.update(settings().executors.get(name, {}))
+    return merged

@@ -1,0 +1,1 @@
+"""The standalone dispatcher: scheduling, retries, time limits, cancellation, resume."""

@@ -1,0 +1,142 @@
+"""Executor plugins by short name, imported only when first used (the fsspec pattern).
+
+Plugins register in the entry-point group ``covalent_core.executors`` with either
+``name = "package.module:ClassName"`` or, as Covalent plugins do, ``name = "package.module"``
+where the module names its class in ``executor_plugin_name``. A module's
+``_EXECUTOR_PLUGIN_DEFAULTS`` become the defaults of ``[executors.<name>]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import threading
+from functools import cache
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from covalent_core.errors import ExecutorConfigError, ExecutorNotFoundError
+
+GROUP = "covalent_core.executors"
+BUILTINS = {
+    "local": "covalent_core.executor.local:LocalExecutor",
+    "dask": "covalent_core.executor.dask:DaskExecutor",
+}
+
+_instances: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+@cache
+def available() -> dict[str, str]:
+    """Short name -> import target, for every installed plugin."""
+    found = dict(BUILTINS)
+    for ep in entry_points(group=GROUP):
+        found[ep.name] = ep.value
+    return found
+
+
+def refresh() -> None:
+    """Forget the plugin list (after installing a plugin in a running process)."""
+    available.cache_clear()
+
+
+def _module(name: str) -> ModuleType:
+    target = _target(name)
+    return importlib.import_module(target.partition(":")[0])
+
+
+def _target(name: str) -> str:
+    plugins = available()
+    if name not in plugins:
+        raise ExecutorNotFoundError(
+            f"no executor named {name!r}. Installed: {', '.join(sorted(plugins))}. "
+            f"Install the plugin that provides it (for example `pip install covalent-{name}`) "
+            "or pass an executor instance."
+        )
+    return plugins[name]
+
+
+def load_class(name: str) -> type:
+    module = _module(name)
+    _, _, attr = _target(name).partition(":")
+    attr = attr or getattr(module, "executor_plugin_name", None) or getattr(
+        module, "EXECUTOR_PLUGIN_NAME", ""
+    )
+    cls = getattr(module, attr, None)
+    if not isinstance(cls, type):
+        raise ExecutorNotFoundError(
+            f"plugin {name!r} ({module.__name__}) names class {attr!r}, which it does not define"
+        )
+    return cls
+
+
+def find_by_class_name(class_name: str) -> type | None:
+    """``ct.executor.SlurmExecutor`` -> the class, importing only plugins that may hold it."""
+    for name, target in available().items():
+        _, _, attr = target.partition(":")
+        if attr == class_name or (not attr and _module_names(name, class_name)):
+            return load_class(name)
+    return None
+
+
+def _module_names(name: str, class_name: str) -> bool:
+    module = _module(name)
+    return class_name in (
+        getattr(module, "executor_plugin_name", None),
+        getattr(module, "EXECUTOR_PLUGIN_NAME", None),
+    )
+
+
+def plugin_defaults_for(name: str) -> dict[str, Any]:
+    if name not in available():
+        return {}
+    return dict(getattr(_module(name), "_EXECUTOR_PLUGIN_DEFAULTS", {}) or {})
+
+
+def plugin_defaults() -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in available():
+        try:
+            out[name] = plugin_defaults_for(name)
+        except ImportError:
+            continue
+    return out
+
+
+def create(name: str, **overrides: Any) -> Any:
+    """An executor built from its config section, checked against its constructor first."""
+    from covalent_core.config import executor_config
+
+    cls = load_class(name)
+    options = {**executor_config(name), **overrides}
+    params = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in options if k not in params]
+    if unknown and not takes_any:
+        raise ExecutorConfigError(
+            f"executors.{name}: unknown option(s) {', '.join(sorted(unknown))} for "
+            f"{cls.__name__}; accepted: {', '.join(p for p in params if p != 'self')}. "
+            "Fix [executors." + name + "] in the config file or the COVALENT_CORE_EXECUTORS__"
+            + name.upper() + "__<KEY> variable."
+        )
+    try:
+        return cls(**options)
+    except (TypeError, ValueError) as exc:
+        raise ExecutorConfigError(
+            f"executors.{name}: {cls.__name__} rejected its options: {exc}. Fix [executors."
+            f"{name}] in the config file."
+        ) from exc
+
+
+def shared(name: str) -> Any:
+    """One instance per name and config, so electrons naming it share its pools and clients."""
+    from covalent_core.config import executor_config
+
+    key = (name, json.dumps(executor_config(name), sort_keys=True, default=str))
+    with _lock:
+        if key not in _instances:
+            _instances[key] = create(name)
+        return _instances[key]

@@ -1,0 +1,1 @@
+"""The task package format and the runner that executes one anywhere."""

@@ -1,0 +1,1 @@
+"""Electrons, lattices and the transport graph they trace into."""
