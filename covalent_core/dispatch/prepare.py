@@ -76,18 +76,26 @@ def prepare(
     graph = lattice.build_graph(*args, **kwargs)
     if replace_electrons:
         _replace(graph, replace_electrons)
-    parameters = _check_picklable(graph)
+    parameters = {n.node_id: n.value for n in graph if n.kind == g.PARAMETER}
+    try:
+        graph_bytes = cloudpickle.dumps(graph)
+    except Exception:
+        _find_unpicklable(graph)
+        raise
     conf = settings().dispatcher
     resolver = Resolver(graph.executor_instances, conf.effective_default_executor)
+    seen: set[str] = set()
     for node in graph:
-        if node.kind == g.ELECTRON:
+        key = repr(node.executor)
+        if node.kind == g.ELECTRON and key not in seen:
+            seen.add(key)
             resolver.resolve(node.executor)
     store = get_store()
     dispatch_id = str(uuid.uuid4())
     root = conf.results_root.expanduser().resolve()
     results_dir = root / dispatch_id
     results_dir.mkdir(parents=True, exist_ok=True)
-    artifacts.write_bytes(results_dir / artifacts.GRAPH, cloudpickle.dumps(graph))
+    artifacts.write_bytes(results_dir / artifacts.GRAPH, graph_bytes)
     artifacts.write(results_dir / PARAMETERS, parameters)
     artifacts.write(results_dir / artifacts.INPUTS, {"args": list(args), "kwargs": dict(kwargs)})
     try:
@@ -138,6 +146,9 @@ def load(dispatch_id: str) -> Prepared:
     results_dir = Path(record["results_dir"])
     graph = cloudpickle.loads((results_dir / artifacts.GRAPH).read_bytes())
     prior = {n["node_id"]: n for n in store.get_nodes(dispatch_id)}
+    for nid, row in prior.items():
+        if (results_dir / artifacts.node_output_name(nid)).exists() and row["kind"] != g.PARAMETER:
+            row["status"] = Status.COMPLETED.value  # output written; the crash beat the status
     conf = settings().dispatcher
     resolver = Resolver({}, conf.effective_default_executor)
     return Prepared(dispatch_id, graph, resolver, results_dir, results_dir.parent, prior)
@@ -167,20 +178,19 @@ def _replace(graph: g.TransportGraph, replacements: dict[str, Any]) -> None:
             node.function = new
 
 
-def _check_picklable(graph: g.TransportGraph) -> dict[int, Any]:
-    parameters = {n.node_id: n.value for n in graph if n.kind == g.PARAMETER}
-    try:
-        cloudpickle.dumps(parameters)
-    except Exception:
-        for nid, value in parameters.items():
-            try:
-                cloudpickle.dumps(value)
-            except Exception as exc:
-                raise UnpicklableInputError(
-                    f"{_consumer(graph, nid)} cannot be pickled ({type(exc).__name__}: {exc}), "
-                    "so it cannot be shipped to an executor. Pass plain data (numbers, strings, "
-                    "arrays, dataclasses) or create the object inside the electron."
-                ) from None
+def _find_unpicklable(graph: g.TransportGraph) -> None:
+    """Name the argument or electron that made the graph unpicklable."""
+    for node in graph:
+        if node.kind != g.PARAMETER:
+            continue
+        try:
+            cloudpickle.dumps(node.value)
+        except Exception as exc:
+            raise UnpicklableInputError(
+                f"{_consumer(graph, node.node_id)} cannot be pickled ({type(exc).__name__}: "
+                f"{exc}), so it cannot be shipped to an executor. Pass plain data (numbers, "
+                "strings, arrays, dataclasses) or create the object inside the electron."
+            ) from None
     for node in graph:
         if node.function is None or node.kind == g.OPERATOR:
             continue
@@ -192,7 +202,6 @@ def _check_picklable(graph: g.TransportGraph) -> dict[int, Any]:
                 f"({type(exc).__name__}: {exc}): it probably refers to a lock, connection or "
                 "open file at module level; create such objects inside the function."
             ) from None
-    return parameters
 
 
 def _consumer(graph: g.TransportGraph, param_id: int) -> str:

@@ -9,6 +9,7 @@ store before anything depends on it, so a crash loses at most the nodes in fligh
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import logging
 import os
@@ -36,6 +37,7 @@ from covalent_core.store.status import Status
 from covalent_core.workflow import graph as g
 
 log = logging.getLogger(__name__)
+_WRITER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="covalent-store")
 
 
 class DispatchRun:
@@ -71,11 +73,15 @@ class DispatchRun:
         self.running = 0
         self._done: asyncio.Event | None = None
         self._poke: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writes: dict[int, dict[str, Any]] = {}
+        self._last_flush: concurrent.futures.Future[None] | None = None
 
     # -- the run ------------------------------------------------------------------
     async def run(self) -> Status:
         self._done = asyncio.Event()
         self._poke = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         record = self.store.get_dispatch(self.dispatch_id)
         self.store.update_dispatch(
             self.dispatch_id, status=Status.RUNNING.value, error=None, ended_at=None,
@@ -105,6 +111,9 @@ class DispatchRun:
                 await self._done.wait()
         finally:
             watcher.cancel()
+            self._flush()
+            if self._last_flush is not None:
+                await asyncio.wrap_future(self._last_flush)
         return await asyncio.to_thread(self._finalize)
 
     def _reset_interrupted(self) -> None:
@@ -173,7 +182,37 @@ class DispatchRun:
     # -- state changes ----------------------------------------------------------
     def _set(self, nid: int, status: Status, **fields: Any) -> None:
         self.status[nid] = status
-        self.store.update_node(self.dispatch_id, nid, status=status.value, **fields)
+        self._write(nid, status=status.value, **fields)
+
+    def _write(self, nid: int, **fields: Any) -> None:
+        """Queue a node change; all changes of one loop iteration commit together.
+
+        Outputs are written to their files before the change is queued, and ``load``
+        counts a node whose output file exists as completed, so a crash between the
+        two loses nothing computed.
+        """
+        if not self._writes and self._loop is not None:
+            self._loop.call_soon(self._flush)
+        pending = self._writes.setdefault(nid, {})
+        pending.update(fields)
+
+    def _flush(self) -> None:
+        if self._writes:
+            writes, self._writes = self._writes, {}
+            # One writer thread keeps commits in order and off the event loop.
+            self._last_flush = _WRITER.submit(self.store.update_many, self.dispatch_id, writes)
+
+    def _record_handle(self, nid: int, handle: Any) -> None:
+        """Job handles arrive from executor code on the loop or on a worker thread."""
+        assert self._loop is not None
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._write(nid, job_handle=handle)
+        else:
+            self.store.update_node(self.dispatch_id, nid, job_handle=handle)
 
     def _complete(self, nid: int, value: Any, **fields: Any) -> bool:
         try:
@@ -240,8 +279,7 @@ class DispatchRun:
             attempts += 1
             ctx = TaskContext(
                 self.dispatch_id, nid, node.name, str(self.results_root),
-                on_job_handle=lambda h, nid=nid: self.store.update_node(
-                    self.dispatch_id, nid, job_handle=h),
+                on_job_handle=lambda h, nid=nid: self._record_handle(nid, h),
                 previous_handle=previous,
             )
             self.contexts[nid] = ctx
@@ -260,8 +298,7 @@ class DispatchRun:
                 delay = min(backoff * 2**attempt, settings().dispatcher.retry_backoff_max)
                 log.info("node %s(%d) failed (%s); retry %d/%d in %.1fs", node.name, nid,
                          outcome.error, attempt + 1, retries, delay)
-                self.store.update_node(self.dispatch_id, nid, error=outcome.error,
-                                       traceback=outcome.traceback)
+                self._write(nid, error=outcome.error, traceback=outcome.traceback)
                 await asyncio.sleep(delay)
                 if self._is_cancelled(nid):
                     self._set(nid, Status.CANCELLED, ended_at=time.time())
@@ -346,8 +383,7 @@ class DispatchRun:
                 prepared = await asyncio.to_thread(
                     prepare.prepare, node.function, args, kwargs, parent=(self.dispatch_id, nid)
                 )
-                self.store.update_node(self.dispatch_id, nid,
-                                       sub_dispatch_id=prepared.dispatch_id)
+                self._write(nid, sub_dispatch_id=prepared.dispatch_id)
         except Exception as exc:
             self._fail(nid, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             return

@@ -11,11 +11,13 @@ in ``COVALENT_CORE_PACKAGE_KEY`` (the key travels in the environment, never in a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import os
 import sys
+import sysconfig
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ class TaskPackage:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
+        ship_by_value(self.function)
         payload = {"function": self.function, "args": self.args, "kwargs": self.kwargs}
         return _seal("task", payload, self.metadata)
 
@@ -53,6 +56,42 @@ class TaskPackage:
     def from_bytes(cls, data: bytes) -> TaskPackage:
         header, payload = _open("task", data)
         return cls(payload["function"], payload["args"], payload["kwargs"], header["metadata"])
+
+
+def _installed_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(os.path.realpath(r) + os.sep for r in roots)
+
+
+def ship_by_value(function: Any) -> None:
+    """Make the user's own modules travel inside the package.
+
+    A function from the user's project (a module next to their script, not an installed
+    package) would otherwise be pickled by reference, and the far side, which has only
+    the runner, could not import it.
+    """
+    targets = [function]
+    inner = getattr(function, "function", None)
+    if inner is not None:
+        targets.append(inner)
+    for target in targets:
+        module = sys.modules.get(getattr(target, "__module__", "") or "")
+        file = getattr(module, "__file__", None)
+        if module is None or file is None or module.__name__ == "__main__":
+            continue
+        top = module.__name__.partition(".")[0]
+        if top.startswith("covalent_") or top in _distributed_packages():
+            continue  # installed (editable ones too): the far side installs it as well
+        if not os.path.realpath(file).startswith(_installed_roots()):
+            cloudpickle.register_pickle_by_value(module)
+
+
+@functools.cache
+def _distributed_packages() -> frozenset[str]:
+    from importlib.metadata import packages_distributions
+
+    return frozenset(packages_distributions())
 
 
 class RemoteError(Exception):

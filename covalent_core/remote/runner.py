@@ -40,7 +40,12 @@ def run_package(package_path: Path, outcome_path: Path, stdout: Path, stderr: Pa
     _redirect(2, stderr)
     try:
         task = TaskPackage.from_bytes(package_path.read_bytes())
-    except (TaskPackageError, OSError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (TaskPackageError, OSError)):
+            exc = TaskPackageError(
+                f"could not unpickle the task ({type(exc).__name__}: {exc}); a module it "
+                "uses must be importable here: install it on this side"
+            )
         print(f"covalent-core runner: {exc}", file=sys.stderr, flush=True)
         outcome = Outcome(False, exception=exc, traceback=traceback.format_exc(),
                           started_at=started, ended_at=time.time())

@@ -132,6 +132,25 @@ class Store:
             (*fields.values(), dispatch_id, node_id),
         )
 
+    def update_many(self, dispatch_id: str, changes: dict[int, dict[str, Any]]) -> None:
+        """Apply many nodes' changes in one transaction (one fsync instead of hundreds)."""
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for node_id, fields in changes.items():
+            _check(fields, NODE_FIELDS)
+            if fields.get("job_handle") is not None:
+                fields = {**fields, "job_handle": json.dumps(fields["job_handle"])}
+            cols = tuple(sorted(fields))
+            groups.setdefault(cols, []).append(
+                (*(fields[c] for c in cols), dispatch_id, node_id)
+            )
+        conn = self._conn()
+        with _transaction(conn):
+            for cols, rows in groups.items():
+                sets = ", ".join(f"{c} = ?" for c in cols)
+                conn.executemany(
+                    f"UPDATE nodes SET {sets} WHERE dispatch_id = ? AND node_id = ?", rows
+                )
+
     def update_nodes(self, dispatch_id: str, node_ids: Iterable[int], **fields: Any) -> None:
         _check(fields, NODE_FIELDS)
         sets = ", ".join(f"{k} = ?" for k in fields)

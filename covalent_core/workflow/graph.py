@@ -30,6 +30,12 @@ GETATTR = "getattr"
 OPERATOR = "operator"
 INLINE_KINDS = frozenset({PARAMETER, COLLECTION, GETITEM, GETATTR, OPERATOR})
 
+_SYMBOLS = {
+    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+    "pow": "**", "matmul": "@", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==",
+    "ne": "!=", "neg": "-", "abs": "abs",
+}
+
 ARG = "arg"
 KWARG = "kwarg"
 WAIT = "wait"
@@ -132,7 +138,12 @@ class TransportGraph:
         return NodeProxy(self, node_id, name, None)
 
     def add_operator(self, op: Callable[..., Any], operands: tuple[Any, ...]) -> NodeProxy:
-        name = f"{op.__name__}(" + ", ".join(_label(o) for o in operands) + ")"
+        symbol = _SYMBOLS.get(op.__name__)
+        labels = [_label(o) for o in operands]
+        if symbol and len(labels) == 2:
+            name = f"({labels[0]} {symbol} {labels[1]})"
+        else:
+            name = f"{symbol or op.__name__}({', '.join(labels)})"
         node_id = self._add(Node(self._next_id(), name, OPERATOR, function=op))
         for pos, operand in enumerate(operands):
             self.add_edge(Edge(self._input(operand, f"{name} operand {pos}"), node_id, ARG, pos))

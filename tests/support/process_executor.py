@@ -1,0 +1,108 @@
+"""A remote executor whose "backend" is a detached local process running the runner.
+
+It is the smallest complete example of the remote split (submit / poll / fetch /
+cancel_job) and exercises everything the SSH, Slurm and cloud plugins rely on: the
+task package, the runner, batched polling, handles that survive the dispatching
+process, reattachment and cancellation. No mock: the task really runs in another
+process through ``python -m covalent_core.remote``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from covalent_core.executor.remote import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    LOST,
+    RUNNING,
+    Handle,
+    JobState,
+    RemoteExecutor,
+)
+from covalent_core.remote.package import Outcome, TaskPackage
+
+executor_plugin_name = "ProcessExecutor"
+
+
+class ProcessExecutor(RemoteExecutor):
+    SECRET_ATTRIBUTES = frozenset({"api_token"})
+
+    def __init__(self, workdir: str, poll_freq: float = 0.05, api_token: str = "",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workdir = workdir
+        self.poll_freq = poll_freq
+        self.api_token = api_token
+        self._poll_calls = 0
+        self._submits = 0
+
+    @property
+    def poll_calls(self) -> int:
+        return self._poll_calls
+
+    @property
+    def submits(self) -> int:
+        return self._submits
+
+    async def submit(self, task: TaskPackage) -> Handle:
+        self._submits += 1
+        job = Path(self.workdir) / uuid.uuid4().hex
+        job.mkdir(parents=True)
+        (job / "task.pkg").write_bytes(task.to_bytes())
+        runner = (
+            f"{sys.executable} -m covalent_core.remote run task.pkg outcome.pkg "
+            "--stdout stdout.txt --stderr stderr.txt; echo $? > exit_code"
+        )
+        proc = subprocess.Popen(["sh", "-c", runner], cwd=job, start_new_session=True)
+        self.__dict__.setdefault("_procs", {})[proc.pid] = proc
+        return {"dir": str(job), "pid": proc.pid}
+
+    async def poll(self, handles: list[Handle]) -> list[JobState]:
+        self._poll_calls += 1
+        return [self._state(h) for h in handles]
+
+    def _state(self, handle: Handle) -> JobState:
+        job = Path(handle["dir"])
+        proc = self.__dict__.get("_procs", {}).get(handle["pid"])
+        if proc is not None:
+            proc.poll()  # reap our own child so its pid stops looking alive
+        if (job / "cancelled").exists():
+            return JobState(CANCELLED, "cancelled by request")
+        if (job / "exit_code").exists():
+            code = (job / "exit_code").read_text().strip()
+            return JobState(COMPLETED) if code == "0" else JobState(FAILED, f"exit code {code}")
+        if _alive(handle["pid"]):
+            return JobState(RUNNING)
+        return JobState(LOST, "process vanished without an exit code")
+
+    async def fetch(self, handle: Handle) -> Outcome:
+        data = await asyncio.to_thread((Path(handle["dir"]) / "outcome.pkg").read_bytes)
+        return Outcome.from_bytes(data)
+
+    async def cancel_job(self, handle: Handle) -> None:
+        (Path(handle["dir"]) / "cancelled").touch()
+        try:
+            os.killpg(handle["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
