@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 import logging
 import os
 import socket
@@ -27,8 +26,9 @@ from covalent_core.errors import (
     TaskFailure,
     TaskTimeoutError,
 )
-from covalent_core.executor.base import AsyncBaseExecutor, BaseExecutor
-from covalent_core.executor.context import TaskContext, reset_current_task, set_current_task
+from covalent_core.executor.context import TaskContext
+from covalent_core.executor.invoke import cancel as cancel_on_backend
+from covalent_core.executor.invoke import invoke, make_context
 from covalent_core.executor.spec import Resolver
 from covalent_core.remote.call import wrap
 from covalent_core.store import artifacts
@@ -277,8 +277,9 @@ class DispatchRun:
         backoff = settings().dispatcher.retry_backoff
         for attempt in range(retries + 1):
             attempts += 1
-            ctx = TaskContext(
-                self.dispatch_id, nid, node.name, str(self.results_root),
+            ctx = make_context(
+                dispatch_id=self.dispatch_id, node_id=nid, node_name=node.name,
+                results_dir=str(self.results_root),
                 on_job_handle=lambda h, nid=nid: self._record_handle(nid, h),
                 previous_handle=previous,
             )
@@ -311,11 +312,10 @@ class DispatchRun:
         self, executor: Any, function: Any, args: list[Any], kwargs: dict[str, Any],
         ctx: TaskContext, limit: float | None,
     ) -> _Success | _Failure | _Cancelled:
-        token = set_current_task(ctx)
         try:
-            call = self._call(executor, function, args, kwargs, ctx)
-            value, stdout, stderr, _ = await (asyncio.wait_for(call, limit) if limit else call)
-            return _Success(value, stdout, stderr)
+            call = invoke(executor, function, args, kwargs, ctx)
+            done = await (asyncio.wait_for(call, limit) if limit else call)
+            return _Success(done.value, done.stdout, done.stderr)
         except (asyncio.TimeoutError, TimeoutError) as exc:
             if isinstance(exc, TaskTimeoutError) or limit is None:
                 return _Failure.of(exc)
@@ -337,34 +337,10 @@ class DispatchRun:
             return _Failure(str(exc), exc.remote_traceback, exc.stdout, exc.stderr)
         except Exception as exc:
             return _Failure.of(exc)
-        finally:
-            reset_current_task(token)
-
-    async def _call(
-        self, executor: Any, function: Any, args: list[Any], kwargs: dict[str, Any],
-        ctx: TaskContext,
-    ) -> tuple[Any, str, str, Status]:
-        if isinstance(executor, AsyncBaseExecutor):
-            return await executor.execute(function, args, kwargs, self.dispatch_id,
-                                          ctx.results_dir, ctx.node_id)
-        if isinstance(executor, BaseExecutor):
-            context = contextvars.copy_context()
-            return await asyncio.get_running_loop().run_in_executor(
-                None, context.run, executor.execute, function, args, kwargs,
-                self.dispatch_id, ctx.results_dir, ctx.node_id,
-            )
-        raise TypeError(
-            f"{type(executor).__name__} is not an executor: subclass "
-            "covalent_core.executor.BaseExecutor or AsyncBaseExecutor"
-        )
 
     async def _cancel_backend(self, executor: Any, ctx: TaskContext) -> None:
-        ctx.cancel_event.set()
         try:
-            if isinstance(executor, AsyncBaseExecutor):
-                await executor.cancel(ctx.task_metadata, ctx.job_handle)
-            else:
-                await asyncio.to_thread(executor.cancel, ctx.task_metadata, ctx.job_handle)
+            await cancel_on_backend(executor, ctx)
         except Exception:
             log.warning("cancelling %s(%d) on its backend failed", ctx.node_name, ctx.node_id,
                         exc_info=True)

@@ -59,9 +59,13 @@ class Electron:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         graph = current_graph()
-        if graph is None:
-            return self.function(*args, **kwargs)
-        return graph.add_electron_call(self, args, kwargs)
+        if graph is not None:
+            return graph.add_electron_call(self, args, kwargs)
+        for intercept in interceptors():
+            handled = intercept(self, args, kwargs)
+            if handled is not NotImplemented:
+                return handled
+        return self.function(*args, **kwargs)
 
     @property
     def electron_object(self) -> Electron:
@@ -80,8 +84,54 @@ class Electron:
         }
 
 
+@functools.cache
+def interceptors() -> tuple[Callable[..., Any], ...]:
+    """Front ends that take over electron calls made inside their own runs.
+
+    An adapter (the Prefect one, say) registers a callable in the entry-point group
+    ``covalent_core.call_interceptors``; it returns ``NotImplemented`` unless the call
+    happens inside one of its runs (a Prefect flow), in which case it runs the electron
+    its way. Loaded once, on the first electron call outside a lattice.
+    """
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group="covalent_core.call_interceptors"):
+        try:
+            found.append(ep.load())
+        except Exception as exc:  # a broken adapter must not break plain calls
+            import logging
+
+            logging.getLogger(__name__).warning("call interceptor %s failed to load: %s",
+                                                ep.name, exc)
+    return tuple(found)
+
+
 @overload
 def electron(_func: Callable[..., Any], **options: Any) -> Electron: ...
+@functools.cache
+def interceptors() -> tuple[Callable[..., Any], ...]:
+    """Front ends that take over electron calls made inside their own runs.
+
+    An adapter (the Prefect one, say) registers a callable in the entry-point group
+    ``covalent_core.call_interceptors``; it returns ``NotImplemented`` unless the call
+    happens inside one of its runs (a Prefect flow), in which case it runs the electron
+    its way. Loaded once, on the first electron call outside a lattice.
+    """
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group="covalent_core.call_interceptors"):
+        try:
+            found.append(ep.load())
+        except Exception as exc:  # a broken adapter must not break plain calls
+            import logging
+
+            logging.getLogger(__name__).warning("call interceptor %s failed to load: %s",
+                                                ep.name, exc)
+    return tuple(found)
+
+
 @overload
 def electron(_func: None = None, **options: Any) -> Callable[[Callable[..., Any]], Electron]: ...
 
