@@ -88,6 +88,6 @@ def invoke_sync(
     It runs on the process's dispatcher loop, so executors keep one client, pool and
     status watcher per process instead of one per call.
     """
-    from covalent_core.dispatch.runtime import runtime
+    from covalent_core.dispatcher.runtime import runtime
 
     return runtime().call(invoke(executor, function, args, kwargs, ctx))

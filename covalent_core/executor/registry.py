@@ -112,13 +112,12 @@ def create(name: str, **overrides: Any) -> Any:
 
     cls = load_class(name)
     options = {**executor_config(name), **overrides}
-    params = inspect.signature(cls.__init__).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    unknown = [k for k in options if k not in params]
-    if unknown and not takes_any:
+    accepted = accepted_options(cls)
+    unknown = [k for k in options if k not in accepted]
+    if unknown:
         raise ExecutorConfigError(
             f"executors.{name}: unknown option(s) {', '.join(sorted(unknown))} for "
-            f"{cls.__name__}; accepted: {', '.join(p for p in params if p != 'self')}. "
+            f"{cls.__name__}; accepted: {', '.join(sorted(accepted))}. "
             "Fix [executors." + name + "] in the config file or the COVALENT_CORE_EXECUTORS__"
             + name.upper() + "__<KEY> variable."
         )
@@ -129,6 +128,20 @@ def create(name: str, **overrides: Any) -> Any:
             f"executors.{name}: {cls.__name__} rejected its options: {exc}. Fix [executors."
             f"{name}] in the config file."
         ) from exc
+
+
+def accepted_options(cls: type) -> set[str]:
+    """Named constructor parameters along the class chain (``**kwargs`` forwards to a base)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        for param in inspect.signature(init).parameters.values():
+            if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+                names.add(param.name)
+    names.discard("self")
+    return names
 
 
 def shared(name: str) -> Any:

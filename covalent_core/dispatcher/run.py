@@ -346,7 +346,7 @@ class DispatchRun:
                         exc_info=True)
 
     async def _run_sublattice(self, nid: int) -> None:
-        from covalent_core.dispatch import prepare
+        from covalent_core.dispatcher import prepare
 
         node = self.graph.nodes[nid]
         args, kwargs = self._inputs(nid)

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from covalent_core.dispatch import prepare as prep
-from covalent_core.dispatch.runtime import current_runtime, runtime
+from covalent_core.dispatcher import prepare as prep
+from covalent_core.dispatcher.runtime import current_runtime, runtime
 from covalent_core.errors import DispatchActiveError, WorkflowDefinitionError
 from covalent_core.store import artifacts, get_store
 from covalent_core.store.result import Result

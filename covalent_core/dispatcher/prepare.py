@@ -42,7 +42,7 @@ class Prepared:
     prior: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def make_run(self, store: Store) -> Any:
-        from covalent_core.dispatch.run import DispatchRun
+        from covalent_core.dispatcher.run import DispatchRun
 
         return DispatchRun(
             dispatch_id=self.dispatch_id, graph=self.graph, store=store,

@@ -1,0 +1,115 @@
+"""A dispatching process killed with SIGKILL mid-run, and the dispatch resumed elsewhere.
+
+Completed nodes are not re-run; a remote job that outlived the process is reattached
+to, not submitted again; a local task that died with the process runs again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import covalent_core as ct
+from covalent_core.errors import DispatchActiveError
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    import covalent_core as ct
+    from support.process_executor import ProcessExecutor
+
+    marks = Path({marks!r})
+    remote = ProcessExecutor(workdir={jobs!r}, poll_freq=0.1)
+
+    def mark(name):
+        with open(marks / name, "a") as fh:
+            fh.write("run\\n")
+
+    @ct.electron(executor="local")
+    def quick(i):
+        mark(f"quick-{{i}}")
+        return i
+
+    @ct.electron(executor="local")
+    def add_all(values):
+        mark("add_all")
+        return sum(values)
+
+    @ct.electron(executor=remote)
+    def remote_slow(x):
+        import time
+        time.sleep(4)
+        mark("remote_slow")
+        return x * 100
+
+    @ct.electron(executor="local")
+    def local_slow(x):
+        import time
+        mark("local_slow_started")
+        time.sleep(3)
+        return x + 1
+
+    @ct.electron
+    def combine(a, b):
+        return a + b
+
+    @ct.lattice
+    def workflow(n):
+        s = add_all([quick(i) for i in range(n)])
+        return combine(remote_slow(s), local_slow(s))
+
+    print(ct.dispatch(workflow)(3), flush=True)
+    time.sleep(120)
+""")
+
+
+def _runs(marks: Path, name: str) -> int:
+    path = marks / name
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_sigkill_mid_dispatch_then_resume(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    jobs = tmp_path / "jobs"
+    script = tmp_path / "dispatcher.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), marks=str(marks),
+                                    jobs=str(jobs)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        dispatch_id = proc.stdout.readline().strip()
+        assert dispatch_id, "the dispatching process printed no id"
+        deadline = time.monotonic() + 60
+        while True:
+            nodes = {n["node_name"]: n for n in ct.get_result(dispatch_id).get_all_node_results()}
+            if nodes["remote_slow"]["job_handle"] and _runs(marks, "local_slow_started"):
+                break
+            assert time.monotonic() < deadline, "the slow nodes never started"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    interrupted = ct.get_result(dispatch_id)
+    assert interrupted.status == "RUNNING"
+    with pytest.raises(DispatchActiveError, match="has died"):
+        ct.get_result(dispatch_id, wait=True)
+
+    assert ct.redispatch(dispatch_id)() == dispatch_id
+    result = ct.get_result(dispatch_id, wait=True, timeout=90)
+    assert result.status == "COMPLETED", result.error
+    assert result.result == 300 + 4
+    for name in ("quick-0", "quick-1", "quick-2", "add_all"):
+        assert _runs(marks, name) == 1, f"{name} ran again"
+    assert _runs(marks, "remote_slow") == 1  # reattached to the surviving job
+    assert len(list(jobs.iterdir())) == 1  # ...which was submitted once
+    assert _runs(marks, "local_slow_started") == 2  # died with the process, so ran again
