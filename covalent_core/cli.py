@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import runpy
 import sys
 import time
@@ -182,7 +183,10 @@ def cmd_config(args: argparse.Namespace) -> int:
 
     if args.action == "set":
         config.set_config(args.key, _parse_value(args.value))
-        console.print(f"{args.key} = {config.get_config(args.key)!r} ({config.config_path()})")
+        console.print(f"{args.key} = {_parse_value(args.value)!r} written to {config.config_path()}")
+        env = config.ENV_PREFIX + args.key.replace(".", "__").upper()
+        if env in os.environ:
+            console.print(f"[yellow]note: {env} overrides this value in this environment[/yellow]")
         return 0
     value = config.get_config(args.key) if args.key else config.get_config()
     console.print_json(json.dumps(value, default=str))
@@ -255,3 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CovalentError, KeyError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
