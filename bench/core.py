@@ -27,7 +27,7 @@ import cloudpickle
 os.environ.setdefault("COVALENT_CORE_DISPATCHER__DATA_DIR", tempfile.mkdtemp(prefix="bench-"))
 os.environ.setdefault("COVALENT_CORE_CONFIG", os.path.join(tempfile.mkdtemp(), "none.toml"))
 
-import covalent_core as ct  # noqa: E402
+import covalent_core as ct
 
 
 def inc(x):

@@ -183,7 +183,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
     if args.action == "set":
         config.set_config(args.key, _parse_value(args.value))
-        console.print(f"{args.key} = {_parse_value(args.value)!r} written to {config.config_path()}")
+        value = _parse_value(args.value)
+        console.print(f"{args.key} = {value!r} written to {config.config_path()}")
         env = config.ENV_PREFIX + args.key.replace(".", "__").upper()
         if env in os.environ:
             console.print(f"[yellow]note: {env} overrides this value in this environment[/yellow]")
@@ -251,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "config" and args.action == "set" and (args.key is None or args.value is None):
+    setting = args.command == "config" and args.action == "set"
+    if setting and (args.key is None or args.value is None):
         console.print("[red]usage: covalent-core config set KEY VALUE[/red]")
         return 2
     try:

@@ -1,6 +1,7 @@
 """The TOML config file, environment overrides and their validation.
 
-The file lives at ``$COVALENT_CORE_CONFIG`` or ``<XDG config dir>/covalent_core/covalent_core.toml``.
+The file lives at ``$COVALENT_CORE_CONFIG`` or
+``<XDG config dir>/covalent_core/covalent_core.toml``.
 Any key can be overridden from the environment as ``COVALENT_CORE_<SECTION>__<KEY>``
 (for example ``COVALENT_CORE_DISPATCHER__NO_CLUSTER=true``), which is how CI and
 containers configure us without writing files.
@@ -51,7 +52,8 @@ class DispatcherSettings(BaseModel):
         description="Make 'local' the default executor instead of a local Dask cluster.",
     )
     default_executor: str | None = Field(
-        default=None, description="Executor name for electrons that name none; overrides no_cluster."
+        default=None,
+        description="Executor name for electrons that name none; overrides no_cluster.",
     )
     dask_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     local_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
@@ -119,7 +121,8 @@ def _read_file(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"config file {path} is not valid TOML: {exc}. Fix the file or delete it to use defaults."
+            f"config file {path} is not valid TOML: {exc}. Fix the file or delete it to use "
+            "defaults."
         ) from exc
 
 

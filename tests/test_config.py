@@ -53,7 +53,7 @@ def test_broken_file_errors_name_the_key_and_the_file(isolated):
 
 
 def test_unknown_key_lookup_is_a_clear_error():
-    with pytest.raises(KeyError, match="no config key 'dispatcher.nope'"):
+    with pytest.raises(KeyError, match=r"no config key 'dispatcher\.nope'"):
         ct.get_config("dispatcher.nope")
 
 

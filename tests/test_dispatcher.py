@@ -55,7 +55,7 @@ def test_retries_with_backoff(tmp_path):
     def flaky():
         with open(attempts, "a") as fh:
             fh.write("x\n")
-        if len(open(attempts).read().splitlines()) < 3:
+        if len(attempts.read_text().splitlines()) < 3:
             raise RuntimeError("not yet")
         return "done"
 
@@ -211,7 +211,8 @@ def test_invalid_executor_config_names_the_key(monkeypatch):
     def workflow():
         return task()
 
-    with pytest.raises(ExecutorConfigError, match=r"executors\.local: unknown option\(s\) log_stdoutt"):
+    expected = r"executors\.local: unknown option\(s\) log_stdoutt"
+    with pytest.raises(ExecutorConfigError, match=expected):
         ct.dispatch(workflow)()
 
 

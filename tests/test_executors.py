@@ -1,10 +1,10 @@
-"""The executor contract, with Covalent's documentation examples run unchanged but for the import."""
+"""The executor contract, with Covalent's documentation examples (only the import changed)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List
 
 import pytest
 from pydantic import SecretStr
@@ -20,7 +20,7 @@ class TimingExecutor(BaseExecutor):
         self.timing_filepath = str(Path(timing_filepath).resolve())
         super().__init__(**kwargs)
 
-    def run(self, function: Callable, args: List, kwargs: Dict, task_metadata: Dict):
+    def run(self, function: Callable, args: list, kwargs: dict, task_metadata: dict):
         start = time.process_time()
         result = function(*args, **kwargs)
         time_taken = time.process_time() - start

@@ -78,7 +78,7 @@ def test_deps_and_hooks_run_on_the_far_side(tmp_path):
         deps_bash=ct.DepsBash([f"echo bash-ran > {marker}"]),
         call_before=[ct.DepsCall(before, retval_keyword="offset")],
     )
-    proc, outcome = _run_runner(tmp_path, TaskPackage(call, [1], {}).to_bytes())
+    _proc, outcome = _run_runner(tmp_path, TaskPackage(call, [1], {}).to_bytes())
     assert outcome.ok and outcome.value == 101
     assert marker.read_text().strip() == "bash-ran"
 
@@ -129,7 +129,7 @@ def test_unpicklable_return_value_becomes_a_clear_error(tmp_path):
 
         return threading.Lock()
 
-    proc, outcome = _run_runner(tmp_path, TaskPackage(make_lock, [], {}).to_bytes())
+    _proc, outcome = _run_runner(tmp_path, TaskPackage(make_lock, [], {}).to_bytes())
     assert not outcome.ok
     assert "return value cannot be pickled" in str(outcome.exception)
 

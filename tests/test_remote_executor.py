@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import covalent_core as ct
 from support.process_executor import ProcessExecutor
+
+import covalent_core as ct
 
 
 def test_remote_tasks_run_in_another_process_with_one_poll_per_round(tmp_path):

@@ -142,7 +142,7 @@ def test_kwargs_and_dict_arguments():
 def test_unpacking_without_a_known_length_says_how_to_fix():
     @ct.lattice
     def workflow(x):
-        a, b = untyped_pair(x)
+        a, _b = untyped_pair(x)
         return a
 
     with pytest.raises(ControlFlowError, match=r"tuple\[int, int\]"):
@@ -259,7 +259,7 @@ def test_non_electron_arguments_are_refused():
         ct.electron(42)
     with pytest.raises(WorkflowDefinitionError, match="executor must be an executor"):
         ct.electron(executor=3.5)(lambda: 1)
-    with pytest.raises(WorkflowDefinitionError, match="expects a @ct.lattice"):
+    with pytest.raises(WorkflowDefinitionError, match=r"expects a @ct\.lattice"):
         ct.dispatch(add)
     with pytest.raises(WorkflowDefinitionError, match="DepsCall"):
         ct.electron(call_before=[print])(lambda: 1)

@@ -1,4 +1,4 @@
-"""``ct.dispatch``, ``ct.get_result``, ``ct.cancel``, ``ct.redispatch``: the standalone front end."""
+"""``ct.dispatch``, ``get_result``, ``cancel``, ``redispatch``: the standalone front end."""
 
 from __future__ import annotations
 

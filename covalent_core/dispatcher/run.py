@@ -75,6 +75,7 @@ class DispatchRun:
         self._poke: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writes: dict[int, dict[str, Any]] = {}
+        self._cancellers: set[asyncio.Future[None]] = set()
         self._last_flush: concurrent.futures.Future[None] | None = None
 
     # -- the run ------------------------------------------------------------------
@@ -393,7 +394,9 @@ class DispatchRun:
             if nid in self.children_runs:
                 self.children_runs[nid].request_cancel(None)
                 continue
-            asyncio.ensure_future(self._cancel_running(nid, task))
+            canceller = asyncio.ensure_future(self._cancel_running(nid, task))
+            self._cancellers.add(canceller)
+            canceller.add_done_callback(self._cancellers.discard)
 
     async def _cancel_running(self, nid: int, task: asyncio.Task[None]) -> None:
         ctx = self.contexts.get(nid)

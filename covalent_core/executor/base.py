@@ -30,7 +30,7 @@ class DispatchInfo(NamedTuple):
     dispatch_id: str
 
 
-class _AbstractBaseExecutor(ABC):
+class _AbstractBaseExecutor(ABC):  # noqa: B024 - Covalent's name; subclasses add run()
     #: Attribute names never written by ``to_dict`` (besides SecretStr values and ``_private``).
     SECRET_ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
 
@@ -123,7 +123,7 @@ class _AbstractBaseExecutor(ABC):
 def _write_streams(
     stream_strings: tuple[str, ...], filepaths: tuple[str, ...], dispatch_id: str, results_dir: str
 ) -> None:
-    for text, path in zip(stream_strings, filepaths):
+    for text, path in zip(stream_strings, filepaths, strict=False):
         if not path:
             continue
         if not os.path.isabs(path):

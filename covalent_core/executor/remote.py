@@ -176,7 +176,7 @@ class _Watcher:
                                 fut.set_exception(exc)
                     continue
             else:
-                for key, state in zip(keys, states):
+                for key, state in zip(keys, states, strict=False):
                     if state.done:
                         for fut in self._waiting.pop(key, (None, []))[1]:
                             if not fut.done():

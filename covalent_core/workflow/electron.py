@@ -109,29 +109,6 @@ def interceptors() -> tuple[Callable[..., Any], ...]:
 
 @overload
 def electron(_func: Callable[..., Any], **options: Any) -> Electron: ...
-@functools.cache
-def interceptors() -> tuple[Callable[..., Any], ...]:
-    """Front ends that take over electron calls made inside their own runs.
-
-    An adapter (the Prefect one, say) registers a callable in the entry-point group
-    ``covalent_core.call_interceptors``; it returns ``NotImplemented`` unless the call
-    happens inside one of its runs (a Prefect flow), in which case it runs the electron
-    its way. Loaded once, on the first electron call outside a lattice.
-    """
-    from importlib.metadata import entry_points
-
-    found = []
-    for ep in entry_points(group="covalent_core.call_interceptors"):
-        try:
-            found.append(ep.load())
-        except Exception as exc:  # a broken adapter must not break plain calls
-            import logging
-
-            logging.getLogger(__name__).warning("call interceptor %s failed to load: %s",
-                                                ep.name, exc)
-    return tuple(found)
-
-
 @overload
 def electron(_func: None = None, **options: Any) -> Callable[[Callable[..., Any]], Electron]: ...
 

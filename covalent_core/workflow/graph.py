@@ -186,7 +186,8 @@ class TransportGraph:
             return value._node_id
         if _contains_proxy(value):
             return self._collection(value, where)
-        return self._add(Node(self._next_id(), f":parameter:{_short(value)}", PARAMETER, value=value))
+        name = f":parameter:{_short(value)}"
+        return self._add(Node(self._next_id(), name, PARAMETER, value=value))
 
     def _collection(self, value: Any, where: str) -> int:
         items = value.items() if isinstance(value, dict) else enumerate(value)
@@ -235,7 +236,9 @@ class TransportGraph:
                     "kind": n.kind,
                     "function": getattr(n.function, "__qualname__", None),
                     "executor": n.executor,
-                    "options": {k: v for k, v in n.options.items() if k in ("retries", "time_limit")},
+                    "options": {
+                        k: v for k, v in n.options.items() if k in ("retries", "time_limit")
+                    },
                 }
                 for n in self.nodes
             ],
