@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
+
 from covalent_core.config import settings
 from covalent_core.errors import (
     TaskCancelledError,
@@ -75,6 +77,7 @@ class DispatchRun:
         self._poke: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writes: dict[int, dict[str, Any]] = {}
+        self._files: list[tuple[Path, bytes]] = []
         self._cancellers: set[asyncio.Future[None]] = set()
         self._last_flush: concurrent.futures.Future[None] | None = None
 
@@ -200,8 +203,14 @@ class DispatchRun:
     def _flush(self) -> None:
         if self._writes:
             writes, self._writes = self._writes, {}
-            # One writer thread keeps commits in order and off the event loop.
-            self._last_flush = _WRITER.submit(self.store.update_many, self.dispatch_id, writes)
+            files, self._files = self._files, []
+            # One writer thread keeps files and commits in order and off the event loop.
+            self._last_flush = _WRITER.submit(self._persist, files, writes)
+
+    def _persist(self, files: list[tuple[Path, bytes]], writes: dict[int, dict[str, Any]]) -> None:
+        for path, data in files:
+            artifacts.write_bytes(path, data)
+        self.store.update_many(self.dispatch_id, writes)
 
     def _record_handle(self, nid: int, handle: Any) -> None:
         """Job handles arrive from executor code on the loop or on a worker thread."""
@@ -217,7 +226,7 @@ class DispatchRun:
 
     def _complete(self, nid: int, value: Any, **fields: Any) -> bool:
         try:
-            artifacts.write(self.results_dir / artifacts.node_output_name(nid), value)
+            data = cloudpickle.dumps(value)
         except Exception as exc:
             self._fail(
                 nid,
@@ -227,6 +236,8 @@ class DispatchRun:
             )
             return False
         self.outputs[nid] = value
+        # The file is written before the status, in the same writer job (see _flush).
+        self._files.append((self.results_dir / artifacts.node_output_name(nid), data))
         self._set(nid, Status.COMPLETED, ended_at=time.time(), has_output=1, **fields)
         return True
 
@@ -290,7 +301,8 @@ class DispatchRun:
             outcome = await self._attempt(executor, function, args, kwargs, ctx, limit)
             previous = None
             if isinstance(outcome, _Success):
-                self._complete(nid, outcome.value, stdout=outcome.stdout, stderr=outcome.stderr)
+                self._complete(nid, outcome.value, stdout=outcome.stdout, stderr=outcome.stderr,
+                               error=None, traceback=None)
                 return
             if isinstance(outcome, _Cancelled):
                 self._set(nid, Status.CANCELLED, ended_at=time.time(),

@@ -18,7 +18,7 @@ from typing import Any
 import cloudpickle
 
 from covalent_core.executor.base import AsyncBaseExecutor
-from covalent_core.executor.worker import run_payload
+from covalent_core.executor.worker import pickle_function, run_payload
 from covalent_core.remote.package import Outcome
 
 executor_plugin_name = "DaskExecutor"
@@ -92,10 +92,10 @@ class DaskExecutor(AsyncBaseExecutor):
         task_metadata: dict[str, Any],
     ) -> Any:
         client = await self._client()
-        payload = cloudpickle.dumps((function, args, kwargs))
+        call = (pickle_function(function), cloudpickle.dumps((args, kwargs)))
         name = getattr(function, "__name__", "task")
         key = f"{name}-{task_metadata.get('node_id')}-{uuid.uuid4().hex[:12]}"
-        future = client.submit(run_payload, payload, key=key, pure=False)
+        future = client.submit(run_payload, *call, key=key, pure=False)
         await self.set_job_handle(key)
         try:
             data = await future

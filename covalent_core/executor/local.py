@@ -19,7 +19,7 @@ import cloudpickle
 import pebble
 
 from covalent_core.executor.base import AsyncBaseExecutor
-from covalent_core.executor.worker import run_payload
+from covalent_core.executor.worker import pickle_function, run_payload
 from covalent_core.remote.package import Outcome
 
 executor_plugin_name = "LocalExecutor"
@@ -80,8 +80,8 @@ class LocalExecutor(AsyncBaseExecutor):
         self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
         task_metadata: dict[str, Any],
     ) -> Any:
-        payload = cloudpickle.dumps((function, args, kwargs))
-        future = shared_pool().schedule(run_payload, args=(payload,))
+        call = (pickle_function(function), cloudpickle.dumps((args, kwargs)))
+        future = shared_pool().schedule(run_payload, args=call)
         try:
             data = await asyncio.wrap_future(future)
         except asyncio.CancelledError:

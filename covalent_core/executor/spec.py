@@ -61,11 +61,15 @@ class Resolver:
         self.live = live
         self.default_name = default_name
         self._rebuilt: dict[str, Any] = {}
+        self._named: dict[str, Any] = {}
 
     def resolve(self, spec: dict[str, Any] | None) -> Any:
         spec = spec or {"name": None}
         if "class" not in spec:
-            return registry.shared(spec.get("name") or self.default_name)
+            name = spec.get("name") or self.default_name
+            if name not in self._named:
+                self._named[name] = registry.shared(name)
+            return self._named[name]
         if spec.get("instance") in self.live:
             return self.live[spec["instance"]]
         key = json.dumps({k: v for k, v in spec.items() if k != "instance"}, sort_keys=True,

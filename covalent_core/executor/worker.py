@@ -1,22 +1,61 @@
-"""The function a worker process (pebble or Dask) runs for one task.
+"""What a worker process (pebble or Dask) runs for one task.
 
-Payloads travel as cloudpickle bytes and come back as a sealed Outcome, so functions
-defined in ``__main__`` or as closures work, and an unpicklable return value or
-exception becomes a clear error instead of a broken pool.
+A task travels as two cloudpickle payloads: the function, pickled once per function on
+the dispatching side, and the arguments. Workers keep recently used functions
+unpickled, so a fan-out of one electron pays for pickling its code once, not per task.
+Results come back as a sealed Outcome, so an unpicklable return value or exception
+becomes a clear error instead of a broken pool.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 import cloudpickle
 
 from covalent_core.remote.package import run_captured
 
+_pickled: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
+_pickled_lock = threading.Lock()
+_loaded: OrderedDict[bytes, Callable[..., Any]] = OrderedDict()
+_LOADED_MAX = 64
 
-def run_payload(payload: bytes) -> bytes:
-    function, args, kwargs = cloudpickle.loads(payload)
+
+def pickle_function(function: Callable[..., Any]) -> bytes:
+    """The function's pickle, computed once per live function object."""
+    try:
+        with _pickled_lock:
+            cached = _pickled.get(function)
+    except TypeError:  # not weak-referenceable: pickle every time
+        return cloudpickle.dumps(function)
+    if cached is None:
+        cached = cloudpickle.dumps(function)
+        with _pickled_lock:
+            _pickled[function] = cached
+    return cached
+
+
+def _load_function(data: bytes) -> Callable[..., Any]:
+    function = _loaded.get(data)
+    if function is None:
+        function = cloudpickle.loads(data)
+        _loaded[data] = function
+        if len(_loaded) > _LOADED_MAX:
+            _loaded.popitem(last=False)
+    else:
+        _loaded.move_to_end(data)
+    return function
+
+
+def run_payload(function_bytes: bytes, call_bytes: bytes) -> bytes:
+    function = _load_function(function_bytes)
+    args, kwargs = cloudpickle.loads(call_bytes)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         outcome = run_captured(function, args, kwargs)

@@ -67,6 +67,13 @@ class Electron:
                 return handled
         return self.function(*args, **kwargs)
 
+    @functools.cached_property
+    def output_length(self) -> int | None:
+        """How many values the output unpacks into, from a fixed-size tuple annotation."""
+        from covalent_core.workflow.graph import fixed_tuple_length
+
+        return fixed_tuple_length(self.function)
+
     @property
     def electron_object(self) -> Electron:
         """Covalent spells access to the electron behind a decorated function this way."""

@@ -128,7 +128,7 @@ class TransportGraph:
             self.add_edge(
                 Edge(self._input(arg, f"{electron.name} kwarg {key}"), node_id, KWARG, key=key)
             )
-        length = None if is_sub else _fixed_tuple_length(electron.function)
+        length = None if is_sub else electron.output_length
         return NodeProxy(self, node_id, electron.name, length)
 
     def add_derived(self, source: NodeProxy, kind: str, value: Any, name: str) -> NodeProxy:
@@ -298,7 +298,7 @@ def build_collection(value: tuple[type, dict[Any, Any]], outputs: dict[int, Any]
     return container(ordered)
 
 
-def _fixed_tuple_length(function: Callable[..., Any]) -> int | None:
+def fixed_tuple_length(function: Callable[..., Any]) -> int | None:
     """Length of a fixed-size tuple return annotation, which makes unpacking traceable."""
     try:
         hint = typing.get_type_hints(function).get("return")
