@@ -59,6 +59,62 @@ def _close_cluster() -> None:
             _cluster = None
 
 
+async def _finished(future: Any) -> None:
+    """Wait until a Dask future is done without fetching its data.
+
+    ``distributed.wait`` needs a default client, which we never install (users may have
+    their own), so wait on the future's state directly where this Dask version has it.
+    """
+    state = getattr(future, "_state", None)
+    if state is not None and hasattr(state, "wait"):
+        await state.wait()
+
+
+class _Gatherer:
+    """Fetches finished results in batches: one gather for every task done this tick.
+
+    Awaiting each Dask future alone costs one scheduler round trip per task; a fan-out's
+    tasks finish close together, so one ``gather`` call serves many of them.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.pending: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    def fetch(self, future: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        if not self.pending:
+            loop.call_soon(self._start_flush)
+        waiter = loop.create_future()
+        self.pending.append((future, waiter))
+        return waiter
+
+    def _start_flush(self) -> None:
+        task = asyncio.ensure_future(self._flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self) -> None:
+        batch, self.pending = self.pending, []
+        try:
+            values = await self.client.gather([f for f, _ in batch])
+        except Exception:
+            for future, waiter in batch:  # fall back to one by one, errors per task
+                try:
+                    value = await future
+                except Exception as exc:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                else:
+                    if not waiter.done():
+                        waiter.set_result(value)
+            return
+        for (_, waiter), value in zip(batch, values):
+            if not waiter.done():
+                waiter.set_result(value)
+
+
 class DaskExecutor(AsyncBaseExecutor):
     def __init__(
         self,
@@ -98,11 +154,21 @@ class DaskExecutor(AsyncBaseExecutor):
         future = client.submit(run_payload, *call, key=key, pure=False)
         await self.set_job_handle(key)
         try:
-            data = await future
+            await _finished(future)
+            if future.status == "finished":
+                data = await self._gatherer(client).fetch(future)
+            else:
+                data = await future  # raises the worker's error or the cancellation
         except asyncio.CancelledError:
             await client.cancel([future], force=True)
             raise
         return self._deliver(Outcome.from_bytes(data))
+
+    def _gatherer(self, client: Any) -> _Gatherer:
+        gatherers: dict[Any, _Gatherer] = self.__dict__.setdefault("_gatherers", {})
+        if client not in gatherers:
+            gatherers[client] = _Gatherer(client)
+        return gatherers[client]
 
     async def cancel(self, task_metadata: dict[str, Any], job_handle: Any) -> bool:
         from distributed import Future
