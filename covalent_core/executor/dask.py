@@ -110,7 +110,7 @@ class _Gatherer:
                     if not waiter.done():
                         waiter.set_result(value)
             return
-        for (_, waiter), value in zip(batch, values):
+        for (_, waiter), value in zip(batch, values, strict=True):
             if not waiter.done():
                 waiter.set_result(value)
 

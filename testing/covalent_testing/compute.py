@@ -38,6 +38,8 @@ class LocalJob:
     started_at: float = 0.0
     ended_at: float = 0.0
     process: subprocess.Popen[bytes] | None = None
+    #: Set when the job is being stopped; it becomes ``state`` once the process has exited.
+    stopping: str = ""
     stop_reason: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -98,15 +100,14 @@ class ComputeAgent:
         with job._lock:
             job.exit_code = code
             job.ended_at = time.time()
-            if not job.done:
-                job.state = SUCCEEDED if code == 0 else FAILED
+            job.state = job.stopping or (SUCCEEDED if code == 0 else FAILED)
 
-    def kill(self, job: LocalJob, state: str = KILLED, reason: str = "terminated on request") -> None:
+    def kill(self, job: LocalJob, state: str = KILLED, reason: str = "stopped on request") -> None:
         """SIGTERM to the job's session, SIGKILL after the grace period."""
         with job._lock:
-            if job.done:
+            if job.done or job.stopping:
                 return
-            job.state, job.stop_reason = state, reason
+            job.stopping, job.stop_reason = state, reason
         process = job.process
         if process is None:
             return

@@ -68,7 +68,7 @@ class FakeHandler(BaseHTTPRequestHandler):
     state: FakeState
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -100,7 +100,8 @@ class FakeHandler(BaseHTTPRequestHandler):
             return
         fault = self.state.take_fault(method, path)
         if fault is not None:
-            status, payload, headers = fault.status, fault.body, {"Retry-After": "0"}
+            payload = fault.body or self.fault_body(fault.status)
+            status, headers = fault.status, {"Retry-After": "0"}
         else:
             try:
                 body = json.loads(raw) if raw else {}
@@ -116,6 +117,10 @@ class FakeHandler(BaseHTTPRequestHandler):
     ) -> tuple[int, Any, dict[str, str]]:
         raise NotImplementedError
 
+    def fault_body(self, status: int) -> Any:
+        """The error document of this API for an injected ``status``."""
+        return {"error": f"injected fault {status}"}
+
     def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
         if path == "/_fake/stats":
             with self.state.lock:
@@ -127,7 +132,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.faults.append(Fault(
                     spec["method"], spec["path_contains"], int(spec["status"]),
-                    int(spec.get("times", 1)), spec.get("body") or {"error": "injected fault"},
+                    int(spec.get("times", 1)), spec.get("body") or {},
                 ))
             return 200, {}
         return 404, {"error": f"no control route {path}"}
@@ -218,7 +223,8 @@ class FakeProcess:
 
     def _call(self, path: str, payload: dict[str, Any] | None = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.url + path, data=data, method="POST" if data else "GET")
+        method = "POST" if data else "GET"
+        request = urllib.request.Request(self.url + path, data=data, method=method)
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")
 

@@ -49,6 +49,10 @@ class BatchState(FakeState):
 class BatchHandler(FakeHandler):
     state: BatchState
 
+    def fault_body(self, status: int) -> Any:
+        code = {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}.get(status, "INTERNAL")
+        return _error(status, code, f"injected fault ({code})")[1]
+
     def route(
         self, method: str, path: str, query: dict[str, str], body: Any, raw: bytes
     ) -> tuple[int, Any, dict[str, str]]:
@@ -161,7 +165,8 @@ class BatchHandler(FakeHandler):
                         "logName": f"projects/{project}/logs/batch_task_logs",
                         "resource": {"type": "generic_task", "labels": {"job": job["uid"]}},
                         "textPayload": line, "severity": severity, "timestamp": _now(),
-                        "labels": {"job_uid": job["uid"], "task_id": f"task/{job['uid']}-group0-0/0/0"},
+                        "labels": {"job_uid": job["uid"],
+                                   "task_id": f"task/{job['uid']}-group0-0/0/0"},
                     })
         return 200, {"entries": entries}, {}
 

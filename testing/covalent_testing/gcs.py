@@ -9,6 +9,7 @@ backend, HTTP, 127.0.0.1, a free port; stopped by its PID.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,22 +41,23 @@ class GCSEmulator:
     def __init__(self) -> None:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="fake-gcs-", suffix=".log", delete=False)
+        self._log = Path(tempfile.mkdtemp(prefix="fake-gcs-")) / "server.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> GCSEmulator:
-        self.process = subprocess.Popen(
-            [str(_binary()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
-             "-port", str(self.port), "-external-url", self.url, "-log-level", "warn"],
-            stdout=self._log, stderr=self._log,
-        )
+        with self._log.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(_binary()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
+                 "-port", str(self.port), "-external-url", self.url, "-log-level", "warn"],
+                stdout=log, stderr=log,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"fake-gcs-server exited: {Path(self._log.name).read_text()}")
+                raise RuntimeError(f"fake-gcs-server exited: {self._log.read_text()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/storage/v1/b", timeout=2):
                     return self
@@ -81,7 +83,7 @@ class GCSEmulator:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.process = None
-        Path(self._log.name).unlink(missing_ok=True)
+        shutil.rmtree(self._log.parent, ignore_errors=True)
 
     def __enter__(self) -> GCSEmulator:
         return self.start()

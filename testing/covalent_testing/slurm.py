@@ -114,7 +114,8 @@ class SlurmCluster:
         munged = self._spawn("munged", [
             MUNGED, "--foreground", "--force", f"--socket={self.munge_socket}",
             f"--key-file={munge / 'munge.key'}", f"--pid-file={munge / 'munged.pid'}",
-            f"--seed-file={munge / 'munged.seed'}", f"--log-file={self.directory / 'log' / 'munged.log'}",
+            f"--seed-file={munge / 'munged.seed'}",
+            f"--log-file={self.directory / 'log' / 'munged.log'}",
         ])
         wait_until(self.munge_socket.exists, 10, "munged", munged,
                    self.directory / "log" / "munged.log")
@@ -137,6 +138,26 @@ class SlurmCluster:
     def _node_idle(self) -> bool:
         out = self.run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.strip()
         return out in ("idle", "mixed", "allocated")
+
+    def node_down(self, reason: str = "covalent test") -> None:
+        """Mark the node DOWN: its running jobs end NODE_FAIL (or are requeued)."""
+        self.run("scontrol", "update", "nodename=localhost", "state=down", f"reason={reason}")
+
+    def node_resume(self) -> None:
+        """Bring the node back once it has finished killing its jobs."""
+        def resumed() -> bool:
+            if self.run("scontrol", "update", "nodename=localhost", "state=resume",
+                        check=False).returncode != 0:
+                return False
+            return self._node_idle()
+
+        wait_until(resumed, 30, "node resume")
+
+    def job_states(self, job_ids: list[str]) -> dict[str, str]:
+        """``{"<id>_<index>": state}`` of array jobs, as squeue reports them."""
+        out = self.run("squeue", "-h", "-r", "--states=all", "-o", "%i|%T", "-j",
+                       ",".join(job_ids), check=False).stdout
+        return dict(line.split("|", 1) for line in out.splitlines() if "|" in line)
 
     def stop(self) -> None:
         for name in ("slurmd", "slurmctld", "munged"):
