@@ -9,6 +9,7 @@ containers configure us without writing files.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -153,7 +154,18 @@ def settings() -> Settings:
         if _cached is None:
             path = config_path()
             _cached = _validate(_read_file(path), path)
+            _apply_logging(_cached.sdk.log_level)
         return _cached
+
+
+def _apply_logging(level: str) -> None:
+    """``sdk.log_level`` sets our loggers' level; a handler is added only if none exists."""
+    logger = logging.getLogger("covalent_core")
+    logger.setLevel(level.upper())
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s %(message)s"))
+        logger.addHandler(handler)
 
 
 def reload() -> Settings:

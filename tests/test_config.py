@@ -106,3 +106,14 @@ def test_entry_point_plugin_with_covalent_module_convention(tmp_path, monkeypatc
         sys.modules.pop("covalent_echo_plugin.echo", None)
         sys.modules.pop("covalent_echo_plugin", None)
         registry.refresh()
+
+
+def test_log_level_applies_to_our_loggers(monkeypatch):
+    import logging
+
+    monkeypatch.setenv("COVALENT_CORE_SDK__LOG_LEVEL", "debug")
+    config.reload()
+    assert logging.getLogger("covalent_core.dispatcher.run").getEffectiveLevel() == logging.DEBUG
+    monkeypatch.setenv("COVALENT_CORE_SDK__LOG_LEVEL", "error")
+    config.reload()
+    assert logging.getLogger("covalent_core").level == logging.ERROR
