@@ -62,17 +62,6 @@ def _shutdown() -> None:
 
 
 class LocalExecutor(AsyncBaseExecutor):
-    def __init__(
-        self,
-        log_stdout: str = "",
-        log_stderr: str = "",
-        cache_dir: str = "",
-        time_limit: float = -1,
-        retries: int = 0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(log_stdout, log_stderr, cache_dir, time_limit, retries, **kwargs)
-
     def short_name(self) -> str:
         return "local"
 
