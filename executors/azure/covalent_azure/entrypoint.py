@@ -1,11 +1,10 @@
 """The container entrypoint of every Batch task: ``python -m covalent_azure.entrypoint``.
 
 It downloads the task package from Blob Storage, runs covalent_core's runner on it in
-a child process, and uploads the outcome and the task's stdout/stderr. The streams go
-up even when the runner was killed (terminate, wall-clock limit), so what the task
-printed before dying is not lost. Its own progress lines go to the task's
-``stdout.txt``/``stderr.txt`` on the node, which the executor reads when there is no
-outcome.
+a child process, and uploads the outcome and the task's stdout/stderr
+(covalent_core.remote.entrypoint does the running and the SIGTERM handling). Its own
+progress lines go to the task's ``stdout.txt``/``stderr.txt`` on the node, which the
+executor reads when there is no outcome.
 
 Environment (set by the executor on the task): COVALENT_TASK_URL, COVALENT_OUTCOME_URL,
 COVALENT_STDOUT_URL, COVALENT_STDERR_URL - blob URLs with SAS tokens scoped to exactly
@@ -17,23 +16,30 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
+
+from covalent_core.remote.entrypoint import (
+    EXIT_NO_PACKAGE,
+    OUTCOME,
+    STDERR,
+    STDOUT,
+    TASK,
+    SignalForwarder,
+    run_job,
+)
+
+__all__ = ["EXIT_NO_PACKAGE", "OUTCOME", "STDERR", "STDOUT", "TASK", "main"]
 
 TASK_URL_ENV = "COVALENT_TASK_URL"
 OUTCOME_URL_ENV = "COVALENT_OUTCOME_URL"
 STDOUT_URL_ENV = "COVALENT_STDOUT_URL"
 STDERR_URL_ENV = "COVALENT_STDERR_URL"
-TASK, OUTCOME, STDOUT, STDERR = "task.pkg", "outcome.pkg", "stdout.txt", "stderr.txt"
-EXIT_NO_PACKAGE = 4
+_UPLOAD_ENV = {OUTCOME: OUTCOME_URL_ENV, STDOUT: STDOUT_URL_ENV, STDERR: STDERR_URL_ENV}
 
 
 def _say(message: str) -> None:
-    print(f"covalent-azure entrypoint: {message}", file=sys.stderr, flush=True)
+    print(f"covalent-azure entrypoint: {_redacted(message)}", file=sys.stderr, flush=True)
 
 
 def _redacted(text: str) -> str:
@@ -41,55 +47,22 @@ def _redacted(text: str) -> str:
     return re.sub(r"([?&]sig=)[^&\s]+", r"\1REDACTED", text)
 
 
-class _Terminator:
-    """Passes SIGTERM (terminate, wall-clock limit) on to the task; installed first thing,
-    so a signal that arrives before the task started still ends in an orderly upload."""
-
-    def __init__(self) -> None:
-        self.child: subprocess.Popen[bytes] | None = None
-        self.signum = 0
-        signal.signal(signal.SIGTERM, self)
-
-    def __call__(self, signum: int, _frame: Any) -> None:
-        _say(f"received signal {signum}; stopping the task")
-        self.signum = signum
-        if self.child is not None:
-            self.child.send_signal(signum)
-
-
-def run_runner(work: Path, terminator: _Terminator) -> int:
-    if terminator.signum:
-        return 128 + terminator.signum
-    terminator.child = subprocess.Popen([
-        sys.executable, "-m", "covalent_core.remote", "run", str(work / TASK),
-        str(work / OUTCOME), "--stdout", str(work / STDOUT), "--stderr", str(work / STDERR),
-    ])
-    code = terminator.child.wait()
-    return 128 - code if code < 0 else code
-
-
 def main() -> int:
-    terminator = _Terminator()  # before the slow imports
+    forwarder = SignalForwarder(_say)  # before the slow imports
     from azure.storage.blob import BlobClient
 
-    work = Path(tempfile.mkdtemp(prefix="covalent-task-"))
     task_url = os.environ[TASK_URL_ENV]
-    try:
-        data = BlobClient.from_blob_url(task_url).download_blob().readall()
-    except Exception as exc:
-        _say(_redacted(f"cannot download {task_url}: {type(exc).__name__}: {exc}"))
-        return EXIT_NO_PACKAGE
-    (work / TASK).write_bytes(data)
-    _say(f"running {_redacted(task_url)}")
-    code = run_runner(work, terminator)
-    for name, env in ((OUTCOME, OUTCOME_URL_ENV), (STDOUT, STDOUT_URL_ENV),
-                      (STDERR, STDERR_URL_ENV)):
-        if (work / name).exists():
-            with (work / name).open("rb") as fh:
-                BlobClient.from_blob_url(os.environ[env]).upload_blob(fh, overwrite=True)
-    if not (work / OUTCOME).exists():
-        _say(f"the runner wrote no outcome (exit code {code})")
-    return code
+
+    def download(path: Path) -> None:
+        path.write_bytes(BlobClient.from_blob_url(task_url).download_blob().readall())
+
+    def upload(path: Path, name: str) -> None:
+        with path.open("rb") as fh:
+            BlobClient.from_blob_url(os.environ[_UPLOAD_ENV[name]]).upload_blob(
+                fh, overwrite=True
+            )
+
+    return run_job(forwarder, download, upload, task_url)
 
 
 if __name__ == "__main__":
