@@ -9,14 +9,17 @@ back the value and the streams or a ``TaskFailure``. This is that one place.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from covalent_core.executor.base import AsyncBaseExecutor, BaseExecutor
 from covalent_core.executor.context import TaskContext, reset_current_task, set_current_task
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,15 +82,26 @@ async def cancel(executor: Any, ctx: TaskContext) -> bool:
     return bool(await asyncio.to_thread(executor.cancel, ctx.task_metadata, ctx.job_handle))
 
 
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Start an executor coroutine from a thread without a loop (a Prefect or Airflow worker).
+
+    It runs on the process's dispatcher loop, so executors keep one client, pool and
+    status watcher per process instead of one per call. Cancelling the returned future
+    cancels the coroutine there (which is how ``on_kill`` stops an inline task).
+    """
+    from covalent_core.dispatcher.runtime import runtime
+
+    return asyncio.run_coroutine_threadsafe(coro, runtime().loop)
+
+
+def call(coro: Coroutine[Any, Any, T]) -> T:
+    """``submit`` and wait for the result."""
+    return submit(coro).result()
+
+
 def invoke_sync(
     executor: Any, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
     ctx: TaskContext,
 ) -> Invocation:
-    """``invoke`` from a thread without a loop (a Prefect or Airflow worker).
-
-    It runs on the process's dispatcher loop, so executors keep one client, pool and
-    status watcher per process instead of one per call.
-    """
-    from covalent_core.dispatcher.runtime import runtime
-
-    return runtime().call(invoke(executor, function, args, kwargs, ctx))
+    """``invoke`` from a thread without a loop; see ``submit``."""
+    return call(invoke(executor, function, args, kwargs, ctx))

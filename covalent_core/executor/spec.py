@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import importlib
-import inspect
 import json
 from typing import Any
 
@@ -79,15 +78,26 @@ class Resolver:
         return self._rebuilt[key]
 
 
-def rebuild(spec: dict[str, Any]) -> Any:
+def class_of(spec: dict[str, Any]) -> type:
     if "class_pickle" in spec:
-        cls = cloudpickle.loads(base64.b64decode(spec["class_pickle"]))
-    else:
-        cls = _import(spec["class"])
-    attributes = spec.get("attributes", {})
-    params = inspect.signature(cls.__init__).parameters
+        return cloudpickle.loads(base64.b64decode(spec["class_pickle"]))
+    return _import(spec["class"])
+
+
+def rebuild(spec: dict[str, Any], overrides: dict[str, Any] | None = None) -> Any:
+    """An instance from a spec; ``overrides`` (secrets, say) go to the constructor only.
+
+    ``to_dict`` left secrets out, so whoever rebuilds supplies them (from config, the
+    environment or an Airflow connection); passing them to the constructor lets it wrap
+    them as it does for a user, and ``from_dict`` then restores the rest.
+    """
+    cls = class_of(spec)
+    overrides = overrides or {}
+    attributes = {k: v for k, v in spec.get("attributes", {}).items() if k not in overrides}
+    accepted = registry.accepted_options(cls)
+    kwargs = {k: v for k, v in {**attributes, **overrides}.items() if k in accepted}
     try:
-        obj = cls(**{k: v for k, v in attributes.items() if k in params})
+        obj = cls(**kwargs)
     except TypeError:
         obj = cls.__new__(cls)
     return obj.from_dict({"attributes": attributes})
