@@ -31,10 +31,10 @@ def total(values: list[int]) -> int:
 
 
 def build_dags() -> tuple[object, object]:
-    import covalent_core as ct
     from airflow.sdk import dag, task
-
     from covalent_airflow import to_dag
+
+    import covalent_core as ct
 
     @dag(dag_id="fanout_native", schedule=None, start_date=datetime(2026, 1, 1))
     def native():

@@ -13,6 +13,7 @@ for jobs until ``MinJobAge`` seconds after they end.
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 from collections.abc import Iterator
@@ -48,10 +49,6 @@ class SlurmCluster:
     def env(self) -> dict[str, str]:
         return {"SLURM_CONF": str(self.conf)}
 
-    @property
-    def pids(self) -> dict[str, int]:
-        return {name: proc.pid for name, proc in self._procs.items()}
-
     def prepare(self) -> None:
         for tool in (MUNGED, SLURMCTLD, SLURMD):
             if not Path(tool).exists():
@@ -72,8 +69,8 @@ class SlurmCluster:
             "SlurmctldHost=localhost",
             f"SlurmctldPort={free_port()}",
             f"SlurmdPort={free_port()}",
-            f"SlurmUser={_user()}",
-            f"SlurmdUser={_user()}",
+            f"SlurmUser={getpass.getuser()}",
+            f"SlurmdUser={getpass.getuser()}",
             "AuthType=auth/munge",
             "CredType=cred/munge",
             f"AuthInfo=socket={self.munge_socket}",
@@ -135,23 +132,26 @@ class SlurmCluster:
         out = self.run("scontrol", "ping", check=False).stdout
         return "is UP" in out
 
+    def _node_state(self) -> str:
+        return self.run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.strip()
+
     def _node_idle(self) -> bool:
-        out = self.run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.strip()
-        return out in ("idle", "mixed", "allocated")
+        return self._node_state() in ("idle", "mixed", "allocated")
 
     def node_down(self, reason: str = "covalent test") -> None:
         """Mark the node DOWN: its running jobs end NODE_FAIL (or are requeued)."""
         self.run("scontrol", "update", "nodename=localhost", "state=down", f"reason={reason}")
 
     def node_resume(self) -> None:
-        """Bring the node back once it has finished killing its jobs."""
+        """Bring the node back (asking again while it still shows DOWN) and wait until idle."""
         def resumed() -> bool:
-            if self.run("scontrol", "update", "nodename=localhost", "state=resume",
-                        check=False).returncode != 0:
+            state = self._node_state()
+            if state.startswith("down") or "drain" in state:
+                self.run("scontrol", "update", "nodename=localhost", "state=resume", check=False)
                 return False
-            return self._node_idle()
+            return state in ("idle", "mixed", "allocated")
 
-        wait_until(resumed, 30, "node resume")
+        wait_until(resumed, 60, "node resume")
 
     def job_states(self, job_ids: list[str]) -> dict[str, str]:
         """``{"<id>_<index>": state}`` of array jobs, as squeue reports them."""
@@ -164,12 +164,6 @@ class SlurmCluster:
             proc = self._procs.pop(name, None)
             if proc is not None:
                 stop(proc)
-
-
-def _user() -> str:
-    import getpass
-
-    return getpass.getuser()
 
 
 @contextmanager
