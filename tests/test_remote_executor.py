@@ -119,3 +119,40 @@ def test_secret_attributes_stay_out_of_stored_specs(tmp_path):
     assert b"s3cr3t-token" not in stored
     assert b"s3cr3t-token" not in b"".join(
         p.read_bytes() for p in (tmp_path / "jobs").rglob("*") if p.is_file())
+
+
+class SlowSubmit(ProcessExecutor):
+    """A backend that takes a while to accept a job (a busy scheduler, say)."""
+
+    async def submit(self, task):
+        import asyncio
+
+        await asyncio.sleep(1.0)
+        return await super().submit(task)
+
+
+def test_a_job_started_after_its_task_was_cancelled_is_stopped(tmp_path):
+    jobs = tmp_path / "jobs"
+    remote = SlowSubmit(workdir=str(jobs))
+
+    @ct.electron(executor=remote)
+    def forever():
+        import time
+
+        time.sleep(60)
+
+    @ct.lattice
+    def workflow():
+        return forever()
+
+    dispatch_id = ct.dispatch(workflow)()
+    deadline = time.monotonic() + 30
+    while ct.get_result(dispatch_id).get_node_result(0)["status"] != "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ct.cancel(dispatch_id)  # lands while submit() is still in flight
+    assert ct.get_result(dispatch_id, wait=True, timeout=30).status == "CANCELLED"
+    deadline = time.monotonic() + 30
+    while not list(jobs.glob("*/cancelled")):
+        assert time.monotonic() < deadline, "the late job was never stopped"
+        time.sleep(0.05)

@@ -47,6 +47,7 @@ class JobState:
 
 
 Handle = dict[str, Any]
+_late_stops: set[asyncio.Future[None]] = set()
 
 
 class RemoteExecutor(AsyncBaseExecutor):
@@ -79,6 +80,28 @@ class RemoteExecutor(AsyncBaseExecutor):
         await self.cancel_job(job_handle)
         return True
 
+    async def _submit_or_stop_late(self, package: TaskPackage) -> Handle:
+        """Submit; if the task is cancelled meanwhile, stop the job once it exists.
+
+        A cancel (or time limit) that lands while ``submit`` is in flight finds no handle
+        to cancel; without this the job would start anyway and run with nobody holding it.
+        """
+        submitting = asyncio.ensure_future(self.submit(package))
+        try:
+            return await asyncio.shield(submitting)
+        except asyncio.CancelledError:
+            submitting.add_done_callback(self._stop_late)
+            raise
+
+    def _stop_late(self, submitting: asyncio.Future[Handle]) -> None:
+        if submitting.cancelled() or submitting.exception() is not None:
+            return
+        handle = submitting.result()
+        log.info("job %s started after its task was cancelled; stopping it", handle)
+        stopping = asyncio.ensure_future(self.cancel_job(handle))
+        _late_stops.add(stopping)
+        stopping.add_done_callback(_late_stops.discard)
+
     def _watcher(self) -> _Watcher:
         loop = asyncio.get_running_loop()
         watchers: dict[Any, _Watcher] = self.__dict__.setdefault("_watchers", {})
@@ -109,7 +132,7 @@ class RemoteExecutor(AsyncBaseExecutor):
                 if await self.get_cancel_requested():
                     raise TaskCancelledError("cancelled before submission")
                 package = package or TaskPackage(function, args, kwargs, _safe(task_metadata))
-                handle = await self.submit(package)
+                handle = await self._submit_or_stop_late(package)
                 await self.set_job_handle(handle)
             state = await self.wait_for_job(handle)
             if state.status == CANCELLED:
