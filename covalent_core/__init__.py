@@ -28,6 +28,7 @@ _EXPORTS = {
     "set_config": "covalent_core.config",
     "Result": "covalent_core.store.result",
     "Status": "covalent_core.store.status",
+    "qelectron": "covalent_quantum.qelectrons",  # from the covalent-quantum distribution
 }
 _ALIASES = {"reload_config": ("covalent_core.config", "reload"),
             "status": ("covalent_core.store.status", "Status")}
@@ -37,7 +38,16 @@ __all__ = [*_EXPORTS, *_ALIASES, "executor"]
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        try:
+            module = importlib.import_module(_EXPORTS[name])
+        except ModuleNotFoundError as exc:
+            if not _EXPORTS[name].startswith("covalent_quantum"):
+                raise
+            raise ImportError(
+                f"ct.{name} comes from the covalent-quantum distribution: "
+                "pip install covalent-quantum"
+            ) from exc
+        value = getattr(module, name)
     elif name in _ALIASES:
         module, attr = _ALIASES[name]
         value = getattr(importlib.import_module(module), attr)

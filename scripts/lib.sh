@@ -5,6 +5,9 @@
 #   REQUIREMENTS   extra pip requirements
 #   TESTS          pytest paths
 #   PYTEST_ARGS    extra pytest arguments (optional)
+#   OVERRIDES      uv override files, for pins a dependency gets wrong (optional)
+
+OVERRIDES=()
 
 ensure_uv() {
   if ! command -v uv >/dev/null 2>&1; then
@@ -32,14 +35,17 @@ make_env() {  # make_env NAME PACKAGES... -- REQUIREMENTS...
     if [ "$arg" = "--" ]; then seen_sep=1; continue; fi
     if [ $seen_sep -eq 0 ]; then editables+=(-e "$arg"); else reqs+=("$arg"); fi
   done
+  local overrides=()
+  for file in "${OVERRIDES[@]}"; do overrides+=(--override "$file"); done
   [ -x "$venv/bin/python" ] || uv venv --quiet --python python3 "$venv"
-  uv pip install --quiet --python "$venv/bin/python" "${editables[@]}" "${reqs[@]}"
+  uv pip install --quiet --python "$venv/bin/python" "${overrides[@]}" "${editables[@]}" \
+    "${reqs[@]}"
   echo "$venv"
 }
 
 run_suite() {
   local suite="$1"
-  APT_PACKAGES=(); PACKAGES=(); REQUIREMENTS=(); TESTS=(); PYTEST_ARGS=()
+  APT_PACKAGES=(); PACKAGES=(); REQUIREMENTS=(); TESTS=(); PYTEST_ARGS=(); OVERRIDES=()
   # shellcheck disable=SC1090
   source "$ROOT/scripts/suites/$suite.sh"
   echo "=== suite $suite ==="

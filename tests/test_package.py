@@ -41,7 +41,7 @@ def fails(x):
 def test_header_records_versions_and_metadata():
     pkg = TaskPackage(shout, ["a"], {}, {"dispatch_id": "d1", "node_id": 3}).to_bytes()
     head = json.loads(pkg.split(b"\n")[1])
-    assert head["format"] == 1
+    assert head["format"] == versions()["format"]
     assert head["python"] == versions()["python"]
     assert head["cloudpickle"] == versions()["cloudpickle"]
     assert head["metadata"] == {"dispatch_id": "d1", "node_id": 3}

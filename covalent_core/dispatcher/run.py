@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
 import os
 import socket
@@ -302,7 +303,8 @@ class DispatchRun:
             previous = None
             if isinstance(outcome, _Success):
                 self._complete(nid, outcome.value, stdout=outcome.stdout, stderr=outcome.stderr,
-                               error=None, traceback=None)
+                               error=None, traceback=None,
+                               extras=json.dumps(ctx.extras) if ctx.extras else None)
                 return
             if isinstance(outcome, _Cancelled):
                 self._set(nid, Status.CANCELLED, ended_at=time.time(),
@@ -319,7 +321,8 @@ class DispatchRun:
                     return
                 continue
             self._fail(nid, outcome.error, outcome.traceback,
-                       stdout=outcome.stdout, stderr=outcome.stderr)
+                       stdout=outcome.stdout, stderr=outcome.stderr,
+                       extras=json.dumps(ctx.extras) if ctx.extras else None)
 
     async def _attempt(
         self, executor: Any, function: Any, args: list[Any], kwargs: dict[str, Any],

@@ -20,6 +20,11 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     registry = importlib.import_module("covalent_core.executor.registry")
     cls = registry.find_by_class_name(name)
+    if cls is None:  # quantum executors (covalent-quantum) are not electron executors
+        from importlib.metadata import entry_points
+
+        found = [ep for ep in entry_points(group="covalent_core.qexecutors") if ep.name == name]
+        cls = found[0].load() if found else None
     if cls is None:
         raise AttributeError(
             f"covalent_core.executor has no {name!r}; installed executors: "

@@ -104,6 +104,10 @@ class _AbstractBaseExecutor(ABC):  # noqa: B024 - Covalent's name; subclasses ad
         if self.task_stdout is not None:
             self.task_stdout.write(outcome.stdout)
             self.task_stderr.write(outcome.stderr)
+        task = current_task()
+        if task is not None and outcome.extras:
+            for name, items in outcome.extras.items():
+                task.extras.setdefault(name, []).extend(items)
         if outcome.ok:
             return outcome.value
         exc = outcome.exception

@@ -24,6 +24,7 @@ class TaskContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     previous_handle: Any = None
     job_handle: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def task_metadata(self) -> dict[str, Any]:

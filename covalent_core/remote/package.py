@@ -27,7 +27,7 @@ import cloudpickle
 
 from covalent_core.errors import TaskPackageError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: outcomes carry task records (extras)
 KEY_ENV = "COVALENT_CORE_PACKAGE_KEY"
 _MAGIC = {"task": b"covalent-core task\n", "outcome": b"covalent-core outcome\n"}
 
@@ -110,6 +110,7 @@ class Outcome:
     stderr: str = ""
     started_at: float = 0.0
     ended_at: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         exc = self.exception
@@ -139,13 +140,18 @@ class Outcome:
 
 def run_captured(function: Any, args: list[Any], kwargs: dict[str, Any]) -> Outcome:
     """Run a task in this process and turn whatever happens into an Outcome."""
+    from covalent_core.remote.records import task_records
+
     started = time.time()
-    try:
-        value = function(*args, **kwargs)
-    except BaseException as exc:  # the task's own failure, reported not raised
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        return Outcome(False, exception=exc, traceback=tb, started_at=started, ended_at=time.time())
-    return Outcome(True, value=value, started_at=started, ended_at=time.time())
+    with task_records() as collected:
+        try:
+            value = function(*args, **kwargs)
+        except BaseException as exc:  # the task's own failure, reported not raised
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return Outcome(False, exception=exc, traceback=tb, started_at=started,
+                           ended_at=time.time(), extras=collected())
+    return Outcome(True, value=value, started_at=started, ended_at=time.time(),
+                   extras=collected())
 
 
 def _key() -> bytes | None:

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     job_handle TEXT,
     has_output INTEGER NOT NULL DEFAULT 0,
     sub_dispatch_id TEXT,
+    extras TEXT,
     PRIMARY KEY (dispatch_id, node_id)
 );
 CREATE TABLE IF NOT EXISTS cancel_requests (
@@ -65,7 +66,7 @@ CREATE INDEX IF NOT EXISTS cancel_dispatch ON cancel_requests(dispatch_id);
 NODE_FIELDS = frozenset(
     {
         "status", "started_at", "ended_at", "attempts", "error", "traceback", "stdout",
-        "stderr", "job_handle", "has_output", "sub_dispatch_id", "executor",
+        "stderr", "job_handle", "has_output", "sub_dispatch_id", "executor", "extras",
     }
 )
 DISPATCH_FIELDS = frozenset(
@@ -83,6 +84,9 @@ class Store:
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(nodes)")}
+            if "extras" not in columns:  # stores made before task records existed
+                conn.execute("ALTER TABLE nodes ADD COLUMN extras TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -192,6 +196,7 @@ class Store:
             rec = dict(row)
             if rec["job_handle"]:
                 rec["job_handle"] = json.loads(rec["job_handle"])
+            rec["extras"] = json.loads(rec["extras"]) if rec.get("extras") else {}
             out.append(rec)
         return out
 

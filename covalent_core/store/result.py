@@ -121,6 +121,9 @@ class Result:
             "attempts": node["attempts"],
             "job_handle": node["job_handle"],
             "executor": node["executor"],
+            "extras": node.get("extras") or {},
+            "qelectron": (node.get("extras") or {}).get("qelectron"),
+            "qelectron_data_exists": bool((node.get("extras") or {}).get("qelectron")),
         }
 
     def _sublattice(self, node: dict[str, Any]) -> Result | None:

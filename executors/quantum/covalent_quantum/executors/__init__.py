@@ -1,0 +1,1 @@
+"""Quantum executors: where a QElectron's circuits run."""
