@@ -164,25 +164,10 @@ class DispatchRun:
         return self.outputs[nid]
 
     def _inputs(self, nid: int) -> tuple[list[Any], dict[str, Any]]:
-        positional: dict[int, Any] = {}
-        kwargs: dict[str, Any] = {}
-        for edge in self.graph.parents(nid):
-            if edge.param_type == g.ARG:
-                positional[edge.position or 0] = self._output(edge.source)
-            elif edge.param_type == g.KWARG:
-                kwargs[edge.key or ""] = self._output(edge.source)
-        return [positional[i] for i in sorted(positional)], kwargs
+        return g.gather_inputs(self.graph, nid, self._output)
 
     def _eval_inline(self, node: g.Node) -> Any:
-        args, _ = self._inputs(node.node_id)
-        if node.kind == g.COLLECTION:
-            refs = {e.source: self._output(e.source) for e in self.graph.parents(node.node_id)}
-            return g.build_collection(node.value, refs)
-        if node.kind == g.GETITEM:
-            return args[0][node.value]
-        if node.kind == g.GETATTR:
-            return getattr(args[0], node.value)
-        return node.function(*args)
+        return g.evaluate_inline(self.graph, node, self._output)
 
     # -- state changes ----------------------------------------------------------
     def _set(self, nid: int, status: Status, **fields: Any) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from covalent_core.executor.base import AsyncBaseExecutor, BaseExecutor
+from covalent_core.executor.base import AsyncBaseExecutor, BaseExecutor, is_executor
 from covalent_core.executor.remote import JobState, RemoteExecutor
 
-__all__ = ["AsyncBaseExecutor", "BaseExecutor", "JobState", "RemoteExecutor"]
+__all__ = ["AsyncBaseExecutor", "BaseExecutor", "JobState", "RemoteExecutor", "is_executor"]
 
 
 def __getattr__(name: str) -> Any:

@@ -153,6 +153,11 @@ def _as_failure(exc: BaseException, stdout: str, stderr: str) -> BaseException:
     )
 
 
+def is_executor(obj: Any) -> bool:
+    """True for instances of either executor base (sync or async)."""
+    return isinstance(obj, _AbstractBaseExecutor)
+
+
 class BaseExecutor(_AbstractBaseExecutor):
     """Executors whose ``run`` blocks; the dispatcher calls them from a worker thread."""
 

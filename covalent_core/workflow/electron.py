@@ -155,9 +155,9 @@ def wait(child: Any, parents: Any) -> Any:
 
 
 def _check_executor(executor: Any, field: str) -> None:
-    from covalent_core.executor.base import _AbstractBaseExecutor
+    from covalent_core.executor.base import is_executor
 
-    if executor is None or isinstance(executor, (str, _AbstractBaseExecutor)):
+    if executor is None or isinstance(executor, str) or is_executor(executor):
         return
     raise WorkflowDefinitionError(
         f"{field} must be an executor instance (e.g. ct.executor.LocalExecutor()) or a plugin "

@@ -287,6 +287,41 @@ def from_template(template: Any, outputs: dict[int, Any]) -> Any:
     return template
 
 
+def gather_inputs(
+    graph: TransportGraph, node_id: int, value_of: Callable[[int], Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """A node's positional and keyword arguments, from its parents' values.
+
+    Every front end (the dispatcher, Prefect flows, Airflow DAGs) feeds nodes this way;
+    ``value_of`` says where a parent's value comes from (memory, a file, a future, XCom).
+    """
+    positional: dict[int, Any] = {}
+    kwargs: dict[str, Any] = {}
+    for edge in graph.parents(node_id):
+        if edge.param_type == ARG:
+            positional[edge.position or 0] = value_of(edge.source)
+        elif edge.param_type == KWARG:
+            kwargs[edge.key or ""] = value_of(edge.source)
+    return [positional[i] for i in sorted(positional)], kwargs
+
+
+def evaluate_inline(graph: TransportGraph, node: Node, value_of: Callable[[int], Any]) -> Any:
+    """The value of a parameter, collection, getitem, getattr or operator node."""
+    if node.kind == PARAMETER:
+        return node.value
+    if node.kind == COLLECTION:
+        refs = {e.source: value_of(e.source) for e in graph.parents(node.node_id)}
+        return build_collection(node.value, refs)
+    args, _ = gather_inputs(graph, node.node_id, value_of)
+    if node.kind == GETITEM:
+        return args[0][node.value]
+    if node.kind == GETATTR:
+        return getattr(args[0], node.value)
+    if node.kind == OPERATOR:
+        return node.function(*args)
+    raise ValueError(f"node {node.name} ({node.node_id}) of kind {node.kind} is not inline")
+
+
 def build_collection(value: tuple[type, dict[Any, Any]], outputs: dict[int, Any]) -> Any:
     container, template = value
     items = {k: from_template(v, outputs) for k, v in template.items()}

@@ -19,7 +19,7 @@ from pydantic import SecretBytes, SecretStr
 from covalent_core.config import settings
 from covalent_core.errors import ExecutorConfigError
 from covalent_core.executor import registry
-from covalent_core.executor.base import _AbstractBaseExecutor
+from covalent_core.executor.base import is_executor
 from covalent_core.executor.spec import class_of, rebuild, spec_of
 
 ExecutorSpec = dict[str, Any]
@@ -84,7 +84,7 @@ def executor_spec(executor: Any, field: str = "executor") -> ExecutorSpec:
     if isinstance(executor, str):
         registry.load_class(executor)  # an unknown name fails at DAG parse, with the list
         return {"name": executor}
-    if not isinstance(executor, _AbstractBaseExecutor):
+    if not is_executor(executor):
         raise TypeError(
             f"{field} must be a covalent_core executor instance (e.g. "
             f"covalent_core.executor.LocalExecutor()) or a plugin name such as 'local' or "

@@ -38,25 +38,10 @@ class GraphInputs:
         return self.outputs[nid]
 
     def inputs(self, nid: int) -> tuple[list[Any], dict[str, Any]]:
-        positional: dict[int, Any] = {}
-        kwargs: dict[str, Any] = {}
-        for edge in self.graph.parents(nid):
-            if edge.param_type == g.ARG:
-                positional[edge.position or 0] = self.value(edge.source)
-            elif edge.param_type == g.KWARG:
-                kwargs[edge.key or ""] = self.value(edge.source)
-        return [positional[i] for i in sorted(positional)], kwargs
+        return g.gather_inputs(self.graph, nid, self.value)
 
     def _eval_inline(self, node: g.Node) -> Any:
-        if node.kind == g.COLLECTION:
-            refs = {e.source: self.value(e.source) for e in self.graph.parents(node.node_id)}
-            return g.build_collection(node.value, refs)
-        args, _ = self.inputs(node.node_id)
-        if node.kind == g.GETITEM:
-            return args[0][node.value]
-        if node.kind == g.GETATTR:
-            return getattr(args[0], node.value)
-        return node.function(*args)
+        return g.evaluate_inline(self.graph, node, self.value)
 
 
 class _GraphMixin:
