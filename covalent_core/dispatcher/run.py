@@ -448,7 +448,7 @@ class DispatchRun:
         if cancelled or any(s is not Status.COMPLETED for s in self.status.values()):
             return self._end(Status.CANCELLED, "cancelled on request")
         try:
-            refs = _refs(self.graph.output_template)
+            refs = g.template_refs(self.graph.output_template)
             value = g.from_template(self.graph.output_template,
                                     {r: self._output(r) for r in refs})
             artifacts.write(self.results_dir / artifacts.RESULT, value)
@@ -485,13 +485,3 @@ class _Cancelled:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _refs(template: Any) -> set[int]:
-    if isinstance(template, g.Ref):
-        return {template.node_id}
-    if isinstance(template, dict):
-        return set().union(*(_refs(v) for v in template.values())) if template else set()
-    if isinstance(template, (list, tuple, set, frozenset)):
-        return set().union(*(_refs(v) for v in template)) if template else set()
-    return set()

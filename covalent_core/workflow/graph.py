@@ -274,6 +274,17 @@ def to_template(value: Any, graph: TransportGraph) -> Any:
     return value
 
 
+def template_refs(template: Any) -> set[int]:
+    """The node ids a template (the lattice's return value) needs outputs of."""
+    if isinstance(template, Ref):
+        return {template.node_id}
+    if isinstance(template, dict):
+        return set().union(*(template_refs(v) for v in template.values()))
+    if isinstance(template, (list, tuple, set, frozenset)):
+        return set().union(*(template_refs(v) for v in template))
+    return set()
+
+
 def from_template(template: Any, outputs: dict[int, Any]) -> Any:
     """Rebuild a value from a template, replacing Refs with node outputs."""
     if isinstance(template, Ref):

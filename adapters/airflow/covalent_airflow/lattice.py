@@ -19,7 +19,6 @@ from covalent_airflow.operators.lattice import (
     LatticeNodeOperator,
     LatticeResultOperator,
     SublatticeOperator,
-    output_refs,
 )
 from covalent_core.workflow import graph as g
 from covalent_core.workflow.lattice import Lattice
@@ -90,7 +89,7 @@ def to_dag(
         template = graph.output_template
         if not (isinstance(template, g.Ref) and template.node_id in tasks):
             data = set()
-            for nid in output_refs(template):
+            for nid in g.template_refs(template):
                 data |= _feeders_of(graph, nid)[0]
             LatticeResultOperator(
                 task_id=RESULT_TASK_ID, graph=graph, xcom_max_bytes=xcom_max_bytes,

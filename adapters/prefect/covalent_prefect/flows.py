@@ -135,7 +135,7 @@ class GraphRun:
                 f"lattice {self.graph.name}: {len(self.errors)} node(s) did not complete: "
                 f"{failed}"
             )
-        refs = _refs(self.graph.output_template)
+        refs = g.template_refs(self.graph.output_template)
         return g.from_template(self.graph.output_template, {r: self._value(r) for r in refs})
 
     def _start_ready(self, pending: list[int]) -> list[int]:
@@ -283,13 +283,3 @@ class GraphRun:
             self._tasks[key] = build_task(node.function, designation, node.name,
                                           node.options, {})
         return self._tasks[key]
-
-
-def _refs(template: Any) -> set[int]:
-    if isinstance(template, g.Ref):
-        return {template.node_id}
-    if isinstance(template, dict):
-        return set().union(*(_refs(v) for v in template.values())) if template else set()
-    if isinstance(template, (list, tuple, set, frozenset)):
-        return set().union(*(_refs(v) for v in template)) if template else set()
-    return set()

@@ -138,16 +138,6 @@ class LatticeResultOperator(_GraphMixin, BaseOperator):
     def execute(self, context: Any) -> Any:
         values = self.graph_inputs()
         template = self.graph.output_template
-        outputs = {nid: values.value(nid) for nid in output_refs(template)}
+        outputs = {nid: values.value(nid) for nid in g.template_refs(template)}
         value = g.from_template(template, outputs)
         return results.to_xcom(value, context["ti"], limit=self.xcom_max_bytes)
-
-
-def output_refs(template: Any) -> set[int]:
-    if isinstance(template, g.Ref):
-        return {template.node_id}
-    if isinstance(template, dict):
-        return set().union(set(), *(output_refs(v) for v in template.values()))
-    if isinstance(template, (list, tuple, set, frozenset)):
-        return set().union(set(), *(output_refs(v) for v in template))
-    return set()
