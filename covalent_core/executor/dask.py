@@ -71,31 +71,34 @@ async def _finished(future: Any) -> None:
 
 
 class _Gatherer:
-    """Fetches finished results in batches: one gather for every task done this tick.
+    """Fetches finished results in batches, with one ``gather`` in flight at a time.
 
-    Awaiting each Dask future alone costs one scheduler round trip per task; a fan-out's
-    tasks finish close together, so one ``gather`` call serves many of them.
+    Awaiting each Dask future alone costs one scheduler round trip per task. Results
+    that finish while a gather is in flight wait for the next one, so a fan-out's tasks
+    share few round trips, and a lone task still goes at once.
     """
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self.pending: list[tuple[Any, asyncio.Future[Any]]] = []
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._flushing: asyncio.Task[None] | None = None
 
     def fetch(self, future: Any) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        if not self.pending:
-            loop.call_soon(self._start_flush)
-        waiter = loop.create_future()
+        waiter = asyncio.get_running_loop().create_future()
         self.pending.append((future, waiter))
+        if self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._drain())
         return waiter
 
-    def _start_flush(self) -> None:
-        task = asyncio.ensure_future(self._flush())
-        self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                await self._flush()
+        finally:
+            self._flushing = None
 
     async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let results finishing in this same tick join the batch
         batch, self.pending = self.pending, []
         try:
             values = await self.client.gather([f for f, _ in batch])
