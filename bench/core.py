@@ -3,9 +3,9 @@
 Workflows: one electron; a chain of 10; a fan-out of 100 trivial electrons and a sum.
 Each runs on our dispatcher with the Dask executor (on the same LocalCluster the raw Dask
 baseline uses) and with the Local executor, on raw Dask (client.submit, 2 workers), and on
-a plain ProcessPoolExecutor with cloudpickle payloads (the floor). Prints medians and
-ratios. Then a 10,000-node fan-out on the Local executor in a fresh process, with its
-peak RSS.
+a plain ProcessPoolExecutor with cloudpickle payloads (the floor), interleaved run by run
+so all variants see the same machine load. Prints medians and ratios. Then a
+10,000-node fan-out on the Local executor in a fresh process, with its peak RSS.
 
     python bench/core.py [--repeat 7]
 """
@@ -105,15 +105,18 @@ def process_pool(pool):
     return {"single": single, "chain10": chain, "fanout100": fanout}
 
 
-def timed(fn: Callable[[], object], expected: object, repeat: int) -> float:
-    assert fn() == expected  # warm-up, and a check that the baseline computes the same
-    samples = []
+def timed(variants: list[Callable[[], object]], expected: object, repeat: int) -> list[float]:
+    """Median seconds of each variant, run interleaved so they share the machine's load."""
+    for fn in variants:
+        assert fn() == expected  # warm-up, and a check that every variant computes the same
+    samples: list[list[float]] = [[] for _ in variants]
     for _ in range(repeat):
-        start = time.perf_counter()
-        value = fn()
-        samples.append(time.perf_counter() - start)
-        assert value == expected, value
-    return statistics.median(samples)
+        for fn, times in zip(variants, samples, strict=True):
+            start = time.perf_counter()
+            value = fn()
+            times.append(time.perf_counter() - start)
+            assert value == expected, value
+    return [statistics.median(times) for times in samples]
 
 
 def ours(lattice) -> Callable[[], object]:
@@ -169,13 +172,9 @@ def main() -> None:
         with concurrent.futures.ProcessPoolExecutor(2) as pool:
             floor = process_pool(pool)
             for name, expected in EXPECTED.items():
-                rows.append((
-                    name,
-                    timed(baseline[name], expected, args.repeat),
-                    timed(ours(ours_dask[name]), expected, args.repeat),
-                    timed(ours(ours_local[name]), expected, args.repeat),
-                    timed(floor[name], expected, args.repeat),
-                ))
+                variants = [baseline[name], ours(ours_dask[name]), ours(ours_local[name]),
+                            floor[name]]
+                rows.append((name, *timed(variants, expected, args.repeat)))
 
     print(f"medians of {args.repeat} runs (seconds)")
     print(f"{'workflow':<10} {'raw dask':>9} {'ours/dask':>10} {'ours/local':>11} "
