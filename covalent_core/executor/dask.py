@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import cloudpickle
 
@@ -57,6 +58,12 @@ def _close_cluster() -> None:
         if _cluster is not None:
             _cluster.close()
             _cluster = None
+
+
+def _on_this_host(address: str) -> bool:
+    """Workers of a cluster on loopback are reachable, so results skip the scheduler hop."""
+    host = urlsplit(address).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 async def _finished(future: Any) -> None:
@@ -143,7 +150,10 @@ class DaskExecutor(AsyncBaseExecutor):
         clients: dict[Any, Any] = self.__dict__.setdefault("_clients", {})
         key = (address, loop)
         if key not in clients:
-            clients[key] = await Client(address, asynchronous=True, set_as_default=False)
+            clients[key] = await Client(
+                address, asynchronous=True, set_as_default=False,
+                direct_to_workers=_on_this_host(address) or None,
+            )
         return clients[key]
 
     async def run(
