@@ -11,6 +11,7 @@ from typing import Any
 from covalent_core.dispatcher import prepare as prep
 from covalent_core.dispatcher.runtime import current_runtime, runtime
 from covalent_core.errors import DispatchActiveError, WorkflowDefinitionError
+from covalent_core.processes import is_running
 from covalent_core.store import artifacts, get_store
 from covalent_core.store.result import Result
 from covalent_core.store.status import Status
@@ -88,21 +89,7 @@ def _owner_dead(record: dict[str, Any]) -> bool:
     if pid == os.getpid():
         rt = current_runtime()
         return rt is None or record["dispatch_id"] not in rt.runs
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
+    return not is_running(pid)
 
 
 def cancel(dispatch_id: str, task_ids: list[int] | int | None = None) -> str:

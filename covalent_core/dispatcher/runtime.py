@@ -48,10 +48,6 @@ class Runtime:
         if not future.cancelled() and future.exception() is not None:
             log.error("dispatch %s crashed", dispatch_id, exc_info=future.exception())
 
-    def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run a coroutine on the dispatcher loop from another thread and wait for it."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
     def wait_all(self) -> None:
         pending = [f for f in self.futures.values() if not f.done()]
         if pending:

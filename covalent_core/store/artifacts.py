@@ -23,10 +23,7 @@ def node_output_name(node_id: int) -> str:
 
 def write(path: Path, value: Any) -> None:
     """Write atomically, so a crash never leaves a half-written output behind."""
-    data = cloudpickle.dumps(value)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes(path, cloudpickle.dumps(value))
 
 
 def write_bytes(path: Path, data: bytes) -> None:

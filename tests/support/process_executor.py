@@ -28,6 +28,7 @@ from covalent_core.executor.remote import (
     JobState,
     RemoteExecutor,
 )
+from covalent_core.processes import is_running
 from covalent_core.remote.package import Outcome, TaskPackage
 
 executor_plugin_name = "ProcessExecutor"
@@ -80,7 +81,7 @@ class ProcessExecutor(RemoteExecutor):
         if (job / "exit_code").exists():
             code = (job / "exit_code").read_text().strip()
             return JobState(COMPLETED) if code == "0" else JobState(FAILED, f"exit code {code}")
-        if _alive(handle["pid"]):
+        if is_running(handle["pid"]):
             return JobState(RUNNING)
         return JobState(LOST, "process vanished without an exit code")
 
@@ -94,15 +95,3 @@ class ProcessExecutor(RemoteExecutor):
             os.killpg(handle["pid"], signal.SIGTERM)
         except ProcessLookupError:
             pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
