@@ -129,6 +129,38 @@ def test_dask_executor_with_scheduler_address():
         assert result.get_node_result(0)["stdout"] == "on dask 1 1\n"
 
 
+def test_dask_fan_out_shares_one_client_and_one_graph_update():
+    """A fan-out's tasks connect once and reach the scheduler as one graph update."""
+    from distributed import LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class Updates(SchedulerPlugin):
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+
+        def update_graph(self, scheduler, *, keys, **kwargs) -> None:
+            self.sizes.append(len(keys))
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster:
+        updates = Updates()
+        cluster.scheduler.add_plugin(updates)
+        before = set(cluster.scheduler.clients)
+        dask_executor = ct.executor.DaskExecutor(scheduler_address=cluster.scheduler_address)
+        square = ct.electron(lambda x: x * x, executor=dask_executor)
+        total = ct.electron(sum, executor=dask_executor)
+
+        @ct.lattice
+        def workflow(n):
+            return total([square(i) for i in range(n)])
+
+        result = ct.dispatch_sync(workflow)(20)
+        assert result.status == "COMPLETED", result.error
+        assert result.result == sum(i * i for i in range(20))
+        assert len(set(cluster.scheduler.clients) - before) == 1
+        assert updates.sizes == [20, 1]
+
+
 def test_default_dask_cluster_is_started_once_and_reused(monkeypatch):
     from covalent_core import config
     from covalent_core.executor import dask as dask_module

@@ -14,12 +14,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import cloudpickle
 
 from covalent_core.executor.base import AsyncBaseExecutor
-from covalent_core.executor.worker import pickle_function, run_payload
+from covalent_core.executor.dask_connection import Connection
+from covalent_core.executor.worker import pickle_function
 from covalent_core.remote.package import Outcome
 
 executor_plugin_name = "DaskExecutor"
@@ -60,12 +60,6 @@ def _close_cluster() -> None:
             _cluster = None
 
 
-def _on_this_host(address: str) -> bool:
-    """Workers of a cluster on loopback are reachable, so results skip the scheduler hop."""
-    host = urlsplit(address).hostname or ""
-    return host in ("127.0.0.1", "localhost", "::1")
-
-
 async def _finished(future: Any) -> None:
     """Wait until a Dask future is done without fetching its data.
 
@@ -75,54 +69,6 @@ async def _finished(future: Any) -> None:
     state = getattr(future, "_state", None)
     if state is not None and hasattr(state, "wait"):
         await state.wait()
-
-
-class _Gatherer:
-    """Fetches finished results in batches, with one ``gather`` in flight at a time.
-
-    Awaiting each Dask future alone costs one scheduler round trip per task. Results
-    that finish while a gather is in flight wait for the next one, so a fan-out's tasks
-    share few round trips, and a lone task still goes at once.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.pending: list[tuple[Any, asyncio.Future[Any]]] = []
-        self._flushing: asyncio.Task[None] | None = None
-
-    def fetch(self, future: Any) -> asyncio.Future[Any]:
-        waiter = asyncio.get_running_loop().create_future()
-        self.pending.append((future, waiter))
-        if self._flushing is None:
-            self._flushing = asyncio.ensure_future(self._drain())
-        return waiter
-
-    async def _drain(self) -> None:
-        try:
-            while self.pending:
-                await self._flush()
-        finally:
-            self._flushing = None
-
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let results finishing in this same tick join the batch
-        batch, self.pending = self.pending, []
-        try:
-            values = await self.client.gather([f for f, _ in batch])
-        except Exception:
-            for future, waiter in batch:  # fall back to one by one, errors per task
-                try:
-                    value = await future
-                except Exception as exc:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
-                else:
-                    if not waiter.done():
-                        waiter.set_result(value)
-            return
-        for (_, waiter), value in zip(batch, values, strict=True):
-            if not waiter.done():
-                waiter.set_result(value)
 
 
 class DaskExecutor(AsyncBaseExecutor):
@@ -142,52 +88,44 @@ class DaskExecutor(AsyncBaseExecutor):
     def short_name(self) -> str:
         return "dask"
 
-    async def _client(self) -> Any:
-        from distributed import Client
-
+    async def _connection(self) -> Connection:
         address = self.scheduler_address or await asyncio.to_thread(local_cluster_address)
         loop = asyncio.get_running_loop()
-        clients: dict[Any, Any] = self.__dict__.setdefault("_clients", {})
+        # A fan-out's first tasks all ask at once: they share one connecting client.
+        connections: dict[Any, asyncio.Task[Connection]] = self.__dict__.setdefault(
+            "_connections", {})
         key = (address, loop)
-        if key not in clients:
-            clients[key] = await Client(
-                address, asynchronous=True, set_as_default=False,
-                direct_to_workers=_on_this_host(address) or None,
-            )
-        return clients[key]
+        opening = connections.get(key)
+        if opening is None or (opening.done() and opening.exception() is not None):
+            opening = connections[key] = loop.create_task(Connection.open(address))
+        return await asyncio.shield(opening)
 
     async def run(
         self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
         task_metadata: dict[str, Any],
     ) -> Any:
-        client = await self._client()
-        call = (pickle_function(function), cloudpickle.dumps((args, kwargs)))
+        connection = await self._connection()
         name = getattr(function, "__name__", "task")
         key = f"{name}-{task_metadata.get('node_id')}-{uuid.uuid4().hex[:12]}"
-        future = client.submit(run_payload, *call, key=key, pure=False)
+        future = await connection.submit(
+            pickle_function(function), cloudpickle.dumps((args, kwargs)), key)
         await self.set_job_handle(key)
         try:
             await _finished(future)
             if future.status == "finished":
-                data = await self._gatherer(client).fetch(future)
+                data = await connection.fetch(future)
             else:
                 data = await future  # raises the worker's error or the cancellation
         except asyncio.CancelledError:
-            await client.cancel([future], force=True)
+            await connection.client.cancel([future], force=True)
             raise
         return self._deliver(Outcome.from_bytes(data))
-
-    def _gatherer(self, client: Any) -> _Gatherer:
-        gatherers: dict[Any, _Gatherer] = self.__dict__.setdefault("_gatherers", {})
-        if client not in gatherers:
-            gatherers[client] = _Gatherer(client)
-        return gatherers[client]
 
     async def cancel(self, task_metadata: dict[str, Any], job_handle: Any) -> bool:
         from distributed import Future
 
         if not job_handle:
             return False
-        client = await self._client()
+        client = (await self._connection()).client
         await client.cancel([Future(job_handle, client=client)], force=True)
         return True

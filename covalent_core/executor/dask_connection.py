@@ -1,0 +1,106 @@
+"""One Dask client per scheduler and event loop, with its traffic batched.
+
+A fan-out's tasks become ready in the same loop tick and finish close together. Sent
+one by one, each costs the scheduler a graph update and the client a round trip to
+fetch its result; the scheduler of a local cluster shares this process's GIL with the
+dispatcher, so that per-task cost is what a fan-out's wall time is made of. Tasks that
+are submitted in one tick go as one graph update, and results that finish while a
+fetch is in flight share the next one, while a lone task still goes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import urlsplit
+
+from covalent_core.executor.worker import run_payload
+
+
+def _on_this_host(address: str) -> bool:
+    """Workers of a cluster on loopback are reachable, so results skip the scheduler hop."""
+    host = urlsplit(address).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+class Connection:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._to_submit: list[tuple[bytes, bytes, str, asyncio.Future[Any]]] = []
+        self._to_fetch: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._fetching: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, address: str) -> Connection:
+        from distributed import Client
+
+        client = await Client(
+            address, asynchronous=True, set_as_default=False,
+            direct_to_workers=_on_this_host(address) or None,
+        )
+        return cls(client)
+
+    # -- submitting ---------------------------------------------------------------
+    def submit(self, function: bytes, call: bytes, key: str) -> asyncio.Future[Any]:
+        """The Dask future of ``run_payload(function, call)``, sent with this tick's others."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        if not self._to_submit:
+            loop.call_soon(self._send)
+        self._to_submit.append((function, call, key, waiter))
+        return waiter
+
+    def _send(self) -> None:
+        batch = [item for item in self._to_submit if not item[3].cancelled()]
+        self._to_submit = []
+        if not batch:
+            return
+        functions, calls, keys, waiters = (list(column) for column in zip(*batch, strict=True))
+        try:
+            if len(batch) == 1:
+                futures = [self.client.submit(run_payload, functions[0], calls[0], key=keys[0],
+                                              pure=False)]
+            else:
+                futures = self.client.map(run_payload, functions, calls, key=keys, pure=False)
+        except Exception as exc:
+            for waiter in waiters:
+                waiter.set_exception(exc)
+            return
+        for waiter, future in zip(waiters, futures, strict=True):
+            waiter.set_result(future)
+
+    # -- fetching -------------------------------------------------------------------
+    def fetch(self, future: Any) -> asyncio.Future[Any]:
+        """The result of a finished Dask future, fetched with the others finishing now."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._to_fetch.append((future, waiter))
+        if self._fetching is None:
+            self._fetching = asyncio.ensure_future(self._drain())
+        return waiter
+
+    async def _drain(self) -> None:
+        try:
+            while self._to_fetch:
+                await self._gather()
+        finally:
+            self._fetching = None
+
+    async def _gather(self) -> None:
+        await asyncio.sleep(0)  # let results finishing in this same tick join the batch
+        batch, self._to_fetch = self._to_fetch, []
+        try:
+            values = await self.client.gather([f for f, _ in batch])
+        except Exception:
+            for future, waiter in batch:  # fall back to one by one, errors per task
+                try:
+                    value = await future
+                except Exception as exc:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                else:
+                    if not waiter.done():
+                        waiter.set_result(value)
+            return
+        for (_, waiter), value in zip(batch, values, strict=True):
+            if not waiter.done():
+                waiter.set_result(value)
