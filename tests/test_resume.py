@@ -113,3 +113,40 @@ def test_sigkill_mid_dispatch_then_resume(tmp_path):
     assert _runs(marks, "remote_slow") == 1  # reattached to the surviving job
     assert len(list(jobs.iterdir())) == 1  # ...which was submitted once
     assert _runs(marks, "local_slow_started") == 2  # died with the process, so ran again
+
+
+def test_resume_keeps_whole_outputs_a_crash_left_unrecorded(tmp_path):
+    """Outputs are written before their status: a whole file counts, a cut one is re-run."""
+    import cloudpickle
+
+    from covalent_core.store import artifacts
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    @ct.electron(executor="local")
+    def step(i):
+        (marks / f"step-{i}").write_text("run")
+        return i * 10
+
+    @ct.electron(executor="local")
+    def total(values):
+        return sum(values)
+
+    @ct.lattice
+    def workflow():
+        return total([step(0), step(1)])
+
+    dispatch_id = ct.dispatch(workflow, disable_run=True)()
+    results_dir = Path(ct.get_result(dispatch_id).results_dir)
+    first, second = sorted(n["node_id"] for n in ct.get_result(dispatch_id)
+                           .get_all_node_results() if n["node_name"] == "step")
+    (results_dir / artifacts.node_output_name(first)).write_bytes(cloudpickle.dumps(0))
+    (results_dir / artifacts.node_output_name(second)).write_bytes(cloudpickle.dumps(10)[:-3])
+
+    ct.redispatch(dispatch_id)()
+    result = ct.get_result(dispatch_id, wait=True, timeout=60)
+    assert result.status == "COMPLETED", result.error
+    assert result.result == 10
+    assert not (marks / "step-0").exists()  # its whole output was kept
+    assert (marks / "step-1").exists()  # its cut output was discarded and the node re-run

@@ -147,7 +147,9 @@ def load(dispatch_id: str) -> Prepared:
     graph = cloudpickle.loads((results_dir / artifacts.GRAPH).read_bytes())
     prior = {n["node_id"]: n for n in store.get_nodes(dispatch_id)}
     for nid, row in prior.items():
-        if (results_dir / artifacts.node_output_name(nid)).exists() and row["kind"] != g.PARAMETER:
+        if row["kind"] == g.PARAMETER or row["status"] == Status.COMPLETED.value:
+            continue
+        if artifacts.readable(results_dir / artifacts.node_output_name(nid)):
             row["status"] = Status.COMPLETED.value  # output written; the crash beat the status
     conf = settings().dispatcher
     resolver = Resolver({}, conf.effective_default_executor)

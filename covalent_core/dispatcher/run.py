@@ -178,7 +178,7 @@ class DispatchRun:
         """Queue a node change; all changes of one loop iteration commit together.
 
         Outputs are written to their files before the change is queued, and ``load``
-        counts a node whose output file exists as completed, so a crash between the
+        counts a node whose output file is whole as completed, so a crash between the
         two loses nothing computed.
         """
         if not self._writes and self._loop is not None:
@@ -195,7 +195,7 @@ class DispatchRun:
 
     def _persist(self, files: list[tuple[Path, bytes]], writes: dict[int, dict[str, Any]]) -> None:
         for path, data in files:
-            artifacts.write_bytes(path, data)
+            artifacts.write_output(path, data)
         self.store.update_many(self.dispatch_id, writes)
 
     def _record_handle(self, nid: int, handle: Any) -> None:

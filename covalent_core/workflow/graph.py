@@ -83,10 +83,14 @@ class TransportGraph:
         self._children: dict[int, list[int]] = {}
         # Live executor instances given at trace time, keyed by id(); never persisted.
         self.executor_instances: dict[int, Any] = {}
+        # One spec per instance: describing it (to_dict, maybe pickling its class) per
+        # node would cost a fan-out of 10,000 electrons as many copies.
+        self._specs: dict[int, dict[str, Any]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["executor_instances"] = {}
+        state["_specs"] = {}
         return state
 
     # -- building ---------------------------------------------------------------
@@ -105,7 +109,6 @@ class TransportGraph:
     def add_electron_call(
         self, electron: Electron, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> NodeProxy:
-        from covalent_core.executor.spec import spec_of
         from covalent_core.workflow.lattice import Lattice
 
         node_id = self._next_id()
@@ -118,7 +121,7 @@ class TransportGraph:
             name=electron.name,
             kind=SUBLATTICE if is_sub else ELECTRON,
             function=electron.function,
-            executor=spec_of(executor, self.executor_instances),
+            executor=self._spec(executor),
             options=electron.options_with_defaults(self.lattice_options),
         )
         self._add(node)
@@ -130,6 +133,16 @@ class TransportGraph:
             )
         length = None if is_sub else electron.output_length
         return NodeProxy(self, node_id, electron.name, length)
+
+    def _spec(self, executor: Any) -> dict[str, Any]:
+        from covalent_core.executor.spec import spec_of
+
+        if executor is None or isinstance(executor, str):
+            return spec_of(executor, self.executor_instances)
+        spec = self._specs.get(id(executor))
+        if spec is None:
+            spec = self._specs[id(executor)] = spec_of(executor, self.executor_instances)
+        return spec
 
     def add_derived(self, source: NodeProxy, kind: str, value: Any, name: str) -> NodeProxy:
         self._own(source)
