@@ -18,6 +18,7 @@ from support.process_executor import ProcessExecutor
 
 import covalent_core as ct
 from covalent_core.executor.remote import CANCELLED
+from covalent_core.processes import is_running
 from covalent_core.remote.package import TaskPackage
 
 
@@ -152,11 +153,7 @@ def test_on_kill_stops_an_inline_run(tmp_path: Path) -> None:
 def _wait_gone(pid: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return
-        except FileNotFoundError:
+        if not is_running(pid):
             return
         time.sleep(0.05)
     raise AssertionError(f"process {pid} is still running")

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from covalent_core.processes import is_running
+
 
 def wait_for_pid(pid_file: Path) -> int:
     deadline = time.monotonic() + 60
@@ -40,11 +42,7 @@ def gone(pid: int) -> bool:
     """True once the process has exited (or is a zombie awaiting its parent)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except FileNotFoundError:
+        if not is_running(pid):
             return True
         time.sleep(0.05)
     return False

@@ -10,6 +10,8 @@ from typing import Any
 
 from covalent_testing.aws import AWSPeer
 
+from covalent_core.processes import is_running
+
 
 @dataclass(frozen=True)
 class Case:
@@ -52,11 +54,7 @@ def _lambda_cancelled(peer: AWSPeer, handle: dict[str, Any]) -> bool:
 
 
 def _pid_gone(_peer: AWSPeer, handle: dict[str, Any]) -> bool:
-    try:
-        with open(f"/proc/{handle['pid']}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+    return not is_running(handle["pid"])
 
 
 def _ssh_jobs(_peer: AWSPeer, tmp: Path, dispatch_id: str, node_id: int) -> int:
