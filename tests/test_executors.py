@@ -129,8 +129,8 @@ def test_dask_executor_with_scheduler_address():
         assert result.get_node_result(0)["stdout"] == "on dask 1 1\n"
 
 
-def test_dask_fan_out_shares_one_client_and_one_graph_update():
-    """A fan-out's tasks connect once and reach the scheduler as one graph update."""
+def test_dask_fan_out_shares_one_client_and_batched_graph_updates():
+    """A fan-out's tasks connect once; all but the first reach the scheduler together."""
     from distributed import LocalCluster
     from distributed.diagnostics.plugin import SchedulerPlugin
 
@@ -158,7 +158,7 @@ def test_dask_fan_out_shares_one_client_and_one_graph_update():
         assert result.status == "COMPLETED", result.error
         assert result.result == sum(i * i for i in range(20))
         assert len(set(cluster.scheduler.clients) - before) == 1
-        assert updates.sizes == [20, 1]
+        assert updates.sizes == [1, 19, 1]
 
 
 def test_default_dask_cluster_is_started_once_and_reused(monkeypatch):

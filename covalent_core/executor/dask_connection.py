@@ -3,9 +3,9 @@
 A fan-out's tasks become ready in the same loop tick and finish close together. Sent
 one by one, each costs the scheduler a graph update and the client a round trip to
 fetch its result; the scheduler of a local cluster shares this process's GIL with the
-dispatcher, so that per-task cost is what a fan-out's wall time is made of. Tasks that
-are submitted in one tick go as one graph update, and results that finish while a
-fetch is in flight share the next one, while a lone task still goes at once.
+dispatcher, so that per-task cost is what a fan-out's wall time is made of. The first
+task of a loop tick goes at once and the rest of that tick follow as one graph update;
+results that finish while a fetch is in flight share the next one.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Connection:
     def __init__(self, client: Any) -> None:
         self.client = client
         self._to_submit: list[tuple[bytes, bytes, str, asyncio.Future[Any]]] = []
+        self._batching = False
         self._to_fetch: list[tuple[Any, asyncio.Future[Any]]] = []
         self._fetching: asyncio.Task[None] | None = None
 
@@ -42,13 +43,21 @@ class Connection:
 
     # -- submitting ---------------------------------------------------------------
     def submit(self, function: bytes, call: bytes, key: str) -> asyncio.Future[Any]:
-        """The Dask future of ``run_payload(function, call)``, sent with this tick's others."""
+        """The Dask future of ``run_payload(function, call)``, batched with its tick's others."""
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        if not self._to_submit:
-            loop.call_soon(self._send)
         self._to_submit.append((function, call, key, waiter))
+        if not self._batching:
+            # The first goes at once: held to the next tick, a chain's next link missed
+            # the send its parent's release went out in, and waited out the interval.
+            self._send()
+            self._batching = True
+            loop.call_soon(self._end_batch)
         return waiter
+
+    def _end_batch(self) -> None:
+        self._batching = False
+        self._send()
 
     def _send(self) -> None:
         batch = [item for item in self._to_submit if not item[3].cancelled()]
