@@ -7,23 +7,18 @@ environment, the SDK's own chain.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from covalent_testing import core_conftest
 from covalent_testing.aws import AWSPeer, aws_peer
 
 pytest_plugins = ["covalent_testing.sshd"]
 
-_ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("covalent_core_root_conftest",
-                                               _ROOT / "tests" / "conftest.py")
-_root_conftest = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(_root_conftest)  # type: ignore[union-attr]
-isolated = _root_conftest.isolated
+isolated = core_conftest.load(Path(__file__).resolve().parents[3]).isolated
 
 
 @pytest.fixture(scope="session")

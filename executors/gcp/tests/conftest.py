@@ -1,26 +1,22 @@
 """Peers for the Google tests: the fake-gcs-server storage emulator and the fake Batch API.
 
-Both start once per session on 127.0.0.1 and stop by PID. Each test still gets the
-isolated covalent_core data dir and config of the repository's tests/conftest.py.
+Both start once per session on 127.0.0.1 and stop by PID; each test gets the
+repository's isolated data dir and config (covalent_testing.core_conftest).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
+from covalent_testing import core_conftest
 from covalent_testing.gcp_batch import FakeGCPBatch
 from covalent_testing.gcs import GCSEmulator
 
-_spec = importlib.util.spec_from_file_location(
-    "covalent_core_tests_conftest", Path(__file__).resolve().parents[3] / "tests" / "conftest.py"
-)
-_root = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(_root)  # type: ignore[union-attr]
-isolated = _root.isolated
-ct = _root.ct
+isolated = core_conftest.load(Path(__file__).resolve().parents[3]).isolated
+# The shared scenarios' assertions are pytest's, with their explanations.
+pytest.register_assert_rewrite("covalent_testing.cloud_workflows")
 
 BUCKET = "covalent-test"
 

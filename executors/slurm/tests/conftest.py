@@ -4,11 +4,11 @@ sshd in front of it, the login node) serves the session."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from covalent_testing import core_conftest
 
 if TYPE_CHECKING:
     from covalent_testing.slurm import SlurmCluster
@@ -17,18 +17,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["covalent_testing.sshd", "covalent_testing.slurm"]
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from covalent_core import config
-
-    monkeypatch.setenv("COVALENT_CORE_CONFIG", str(tmp_path / "covalent_core.toml"))
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__NO_CLUSTER", "true")
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__RETRY_BACKOFF", "0.05")
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__CANCEL_POLL_INTERVAL", "0.1")
-    config.reload()
-    yield tmp_path
-    config.reload()
+isolated = core_conftest.load(Path(__file__).resolve().parents[3]).isolated
 
 
 def _common(tmp_path: Path) -> dict[str, object]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from covalent_testing import core_conftest
 
 if TYPE_CHECKING:
     from covalent_testing.sshd import SSHServer
@@ -15,18 +15,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["covalent_testing.sshd"]
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from covalent_core import config
-
-    monkeypatch.setenv("COVALENT_CORE_CONFIG", str(tmp_path / "covalent_core.toml"))
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__NO_CLUSTER", "true")
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__RETRY_BACKOFF", "0.05")
-    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__CANCEL_POLL_INTERVAL", "0.1")
-    config.reload()
-    yield tmp_path
-    config.reload()
+isolated = core_conftest.load(Path(__file__).resolve().parents[3]).isolated
 
 
 @pytest.fixture
