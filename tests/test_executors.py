@@ -293,3 +293,25 @@ def test_deps_and_hooks_run_around_the_task(tmp_path):
     assert result.result == 42
     assert marker.read_text().strip() == "from-bash"
     assert "after hook ran" in result.get_node_result(0)["stdout"]
+
+
+def test_unreachable_dask_scheduler_is_named():
+    import dask
+
+    dask_executor = ct.executor.DaskExecutor(scheduler_address="tcp://127.0.0.1:9")
+
+    @ct.electron(executor=dask_executor)
+    def task(x):
+        return x
+
+    @ct.lattice
+    def workflow():
+        return [task(1), task(2)]
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = ct.dispatch_sync(workflow)()
+    assert result.status == "FAILED"
+    for node in (0, 2):
+        error = result.get_node_result(node)["error"]
+        assert "scheduler_address='tcp://127.0.0.1:9'" in error, error
+        assert "start that scheduler or correct scheduler_address" in error

@@ -97,8 +97,20 @@ class DaskExecutor(AsyncBaseExecutor):
         key = (address, loop)
         opening = connections.get(key)
         if opening is None or (opening.done() and opening.exception() is not None):
-            opening = connections[key] = loop.create_task(Connection.open(address))
+            opening = connections[key] = loop.create_task(self._open(address))
         return await asyncio.shield(opening)
+
+    async def _open(self, address: str) -> Connection:
+        try:
+            return await Connection.open(address)
+        except (OSError, TimeoutError) as exc:
+            where = (f"scheduler_address={address!r}" if self.scheduler_address
+                     else f"the local cluster at {address}")
+            raise ConnectionError(
+                f"DaskExecutor cannot reach the Dask scheduler at {where} ({exc}); start "
+                "that scheduler or correct scheduler_address (leave it empty to use a local "
+                "cluster started by covalent_core)"
+            ) from exc
 
     async def run(
         self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
