@@ -74,11 +74,7 @@ class Connection:
             return
         functions, calls, keys, waiters = (list(column) for column in zip(*batch, strict=True))
         try:
-            if len(batch) == 1:
-                futures = [self.client.submit(run_payload, functions[0], calls[0], key=keys[0],
-                                              pure=False)]
-            else:
-                futures = self.client.map(run_payload, functions, calls, key=keys, pure=False)
+            futures = self.client.map(run_payload, functions, calls, key=keys, pure=False)
         except Exception as exc:
             for waiter in waiters:
                 waiter.set_exception(exc)

@@ -38,23 +38,15 @@ def write_output(path: Path, data: bytes) -> None:
     An output counts once its COMPLETED status is committed, which happens after this
     write. A file a crash left without that status is checked by ``readable`` on resume.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
+    with open(path, "wb") as fh:
+        fh.write(data)
 
 
 def readable(path: Path) -> bool:
     """Whether an output file holds a whole pickle (a crash may have cut it short)."""
     try:
         read(path)
-    except FileNotFoundError:
-        return False
     except Exception:
-        path.unlink(missing_ok=True)
         return False
     return True
 
