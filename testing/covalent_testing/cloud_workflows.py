@@ -15,10 +15,6 @@ rewriting in their conftest, so its failures explain themselves.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable
@@ -31,6 +27,7 @@ import pytest
 import covalent_core as ct
 from covalent_core import config
 from covalent_testing.fake_server import FakeProcess
+from covalent_testing.killed_dispatch import killed_dispatch
 
 Handle = dict[str, Any]
 
@@ -279,15 +276,8 @@ class CloudWorkflows:
         script.write_text(_RESUME_SCRIPT.format(module=backend.executor.__module__,
                                                cls=backend.executor.__name__, options=options))
         before = len(batch.requests())
-        proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                                text=True, start_new_session=True, env=os.environ.copy())
-        try:
-            dispatch_id = proc.stdout.readline().strip()
-            assert dispatch_id, "the dispatching process printed no id"
-            _wait_for(lambda: _node(dispatch_id, "remote_slow")["job_handle"], "the job handle")
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        dispatch_id, _ = killed_dispatch(script, lambda d: _wait_for(
+            lambda: _node(d, "remote_slow")["job_handle"], "the job handle"))
 
         assert ct.redispatch(dispatch_id)() == dispatch_id
         result = ct.get_result(dispatch_id, wait=True, timeout=90)

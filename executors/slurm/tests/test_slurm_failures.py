@@ -3,15 +3,12 @@ dispatcher's and Slurm's), cancel, an sshd restart, a SIGKILLed dispatcher, a fa
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 from covalent_slurm import SlurmExecutor
+from covalent_testing.killed_dispatch import killed_dispatch
 from covalent_testing.slurm import SlurmCluster
 from covalent_testing.sshd import SSHServer
 
@@ -173,15 +170,7 @@ def test_resume_after_sigkill_reattaches_instead_of_resubmitting(
     marks = tmp_path / "marks"
     script = tmp_path / "dispatcher.py"
     script.write_text(RESUME_SCRIPT.format(options=ssh_slurm, marks=str(marks)))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        dispatch_id = proc.stdout.readline().strip()
-        assert dispatch_id, "the dispatching process printed no id"
-        handle = wait_running(dispatch_id, "slow")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    dispatch_id, handle = killed_dispatch(script, lambda d: wait_running(d, "slow"))
 
     assert ct.redispatch(dispatch_id)() == dispatch_id
     result = ct.get_result(dispatch_id, wait=True, timeout=120)

@@ -3,8 +3,6 @@ dispatcher, and a remote interpreter that is missing or cannot read our packages
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -13,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from covalent_ssh import SSHExecutor
+from covalent_testing.killed_dispatch import killed_dispatch
 from covalent_testing.sshd import SSHServer, sshd
 
 import covalent_core as ct
@@ -206,15 +205,7 @@ def test_resume_after_sigkill_reattaches_to_the_running_remote_job(
     marks = tmp_path / "marks"
     script = tmp_path / "dispatcher.py"
     script.write_text(RESUME_SCRIPT.format(options=ssh_options, marks=str(marks)))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        dispatch_id = proc.stdout.readline().strip()
-        assert dispatch_id, "the dispatching process printed no id"
-        handle = wait_for_job_handle(dispatch_id, "slow")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    dispatch_id, handle = killed_dispatch(script, lambda d: wait_for_job_handle(d, "slow"))
     assert _alive(handle), "the remote job must outlive the dispatching process"
 
     assert ct.redispatch(dispatch_id)() == dispatch_id
