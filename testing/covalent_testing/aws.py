@@ -19,8 +19,9 @@ the API was asked to run, the way a compute environment would:
 
 Processes see the job's environment plus ``AWS_ENDPOINT_URL`` pointing back at this
 server and test credentials (the job role), and write their output to the CloudWatch
-log stream the service would use. ``<workdir>/agent.jsonl`` journals every start and
-end, so tests can count submissions and see how a job ended.
+log stream the service would use (Lambda's lines show LAMBDA_LOG_LAG seconds late).
+``<workdir>/agent.jsonl`` journals every start and end, so tests can count submissions
+and see how a job ended.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -50,6 +52,9 @@ ACCOUNT = "123456789012"
 IMAGE_ENTRYPOINT = ["python", "-m", "covalent_aws.entrypoint"]
 #: Seconds between SIGTERM and SIGKILL when the service stops a container.
 STOP_GRACE = 5.0
+#: Seconds before a Lambda log line shows in CloudWatch. Real ingestion lags too, so an
+#: invocation's last lines may land after its exit record is in S3.
+LAMBDA_LOG_LAG = 1.0
 
 
 # ====================================================================================
@@ -333,6 +338,24 @@ class Agent:
 
         return ship
 
+    @staticmethod
+    def lagging(ship: Callable[[list[str]], None], lag: float
+                ) -> tuple[Callable[[list[str]], None], Callable[[], None]]:
+        """Deliver log lines ``lag`` seconds late, in order, as CloudWatch shows them.
+
+        Returns (ship, close); close lets the delivering thread end after the last lines.
+        """
+        pending: queue.Queue[tuple[float, list[str] | None]] = queue.Queue()
+
+        def deliver() -> None:
+            while (item := pending.get())[1] is not None:
+                time.sleep(max(0.0, item[0] - time.monotonic()))
+                ship(item[1])
+
+        threading.Thread(target=deliver, daemon=True).start()
+        return (lambda lines: pending.put((time.monotonic() + lag, lines)),
+                lambda: pending.put((0.0, None)))
+
     # -- Batch ----------------------------------------------------------------------
     def run_batch_job(self, job: Any) -> None:
         """Replaces moto's Job.run (which would start a Docker container)."""
@@ -438,8 +461,9 @@ class Agent:
             "AWS_LAMBDA_REQUEST_ID": request_id,
         })
         day = datetime.now(timezone.utc).strftime("%Y/%m/%d")
-        sink = self.log_sink(backend_logs(), f"/aws/lambda/{function.function_name}",
-                             f"{day}/[$LATEST]{uuid.uuid4().hex}")
+        sink, close = self.lagging(
+            self.log_sink(backend_logs(), f"/aws/lambda/{function.function_name}",
+                          f"{day}/[$LATEST]{uuid.uuid4().hex}"), LAMBDA_LOG_LAG)
         with self.slots:
             sink([f"START RequestId: {request_id} Version: $LATEST"])
             code, reason, lines = self.run_process(
@@ -450,6 +474,7 @@ class Agent:
         if reason == "timeout":
             sink([f"{request_id} Task timed out after {timeout:.2f} seconds"])
         sink([f"END RequestId: {request_id}"])
+        close()
         return lines[-1] if lines and code == 0 else json.dumps({"errorMessage": reason})
 
     # -- EC2 ----------------------------------------------------------------------------

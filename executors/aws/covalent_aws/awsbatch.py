@@ -19,7 +19,6 @@ from covalent_aws.base import (
     spec_tag,
 )
 from covalent_aws.errors import AWSExecutorError, Hints
-
 from covalent_core.executor.remote import (
     CANCELLED,
     COMPLETED,

@@ -19,7 +19,6 @@ from covalent_aws import storage
 from covalent_aws.base import AWSExecutor
 from covalent_aws.errors import AWSExecutorError, Hints
 from covalent_aws.storage import JobFiles
-
 from covalent_core.executor.remote import (
     CANCELLED,
     COMPLETED,
@@ -52,6 +51,8 @@ HANDLER = "covalent_aws.lambda_handler.handler"
 TIMEOUT_GRACE = 30.0
 #: Seconds an async invocation may wait in Lambda's queue before it counts as lost.
 QUEUE_PATIENCE = 3600.0
+#: Seconds to wait for an invocation's last log line to show in CloudWatch.
+LOG_SETTLE = 15.0
 
 
 class AWSLambdaExecutor(AWSExecutor):
@@ -199,7 +200,12 @@ class AWSLambdaExecutor(AWSExecutor):
                          Body=b"cancelled by covalent-core")
 
     async def log_location(self, handle: Handle) -> tuple[str, str] | None:
-        """The log stream that holds the invocation, found by its request id."""
+        """The log stream that holds the invocation, found by its request id.
+
+        CloudWatch shows events some seconds after they are written, and an invocation
+        that wrote its exit record may still be logging. Lambda's ``END RequestId`` line
+        comes last, so it is awaited (up to LOG_SETTLE seconds) before the tail is read.
+        """
         files = JobFiles.of(handle)
         started = await asyncio.to_thread(storage.get_json, self.client("s3"), files,
                                           storage.STARTED)
@@ -207,11 +213,20 @@ class AWSLambdaExecutor(AWSExecutor):
         if not request_id:
             return None
         group = f"/aws/lambda/{handle['function']}"
+        settled_by = time.monotonic() + LOG_SETTLE
         try:
-            events = await asyncio.to_thread(
-                self.client("logs").filter_log_events, logGroupName=group,
-                filterPattern=f'"{request_id}"', limit=1)
+            while (stream := await asyncio.to_thread(
+                    self._stream_with, group, f'"END RequestId: {request_id}"')) is None:
+                if time.monotonic() >= settled_by:
+                    stream = await asyncio.to_thread(self._stream_with, group,
+                                                     f'"{request_id}"')
+                    break
+                await asyncio.sleep(0.5)
         except Exception:
-            return None
-        found = events.get("events", [])
-        return (group, found[0]["logStreamName"]) if found else None
+            return None  # no log access: the exit record and streams still tell why
+        return (group, stream) if stream else None
+
+    def _stream_with(self, group: str, pattern: str) -> str | None:
+        events = self.client("logs").filter_log_events(
+            logGroupName=group, filterPattern=pattern, limit=1).get("events", [])
+        return events[0]["logStreamName"] if events else None

@@ -14,13 +14,13 @@ import json
 import threading
 from typing import Any
 
+from pydantic import SecretStr
+
 from covalent_aws import storage
 from covalent_aws.entrypoint import BUCKET_ENV, PREFIX_ENV
 from covalent_aws.errors import AWSExecutorError, Hints, explain
 from covalent_aws.session import AWSConnection
 from covalent_aws.storage import JobFiles
-from pydantic import SecretStr
-
 from covalent_core.executor.remote import Handle, RemoteExecutor
 from covalent_core.remote.package import Outcome, RemoteError, TaskPackage
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from covalent_aws.base import AWSExecutor
 from covalent_aws.errors import AWSExecutorError, Hints
-
 from covalent_core.executor.remote import (
     CANCELLED,
     COMPLETED,

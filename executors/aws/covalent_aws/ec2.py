@@ -21,7 +21,6 @@ from typing import Any
 
 from covalent_aws.base import AWSExecutor, spec_tag
 from covalent_aws.errors import AWSExecutorError, Hints
-
 from covalent_core.executor.remote import Handle, JobState
 from covalent_core.remote.package import Outcome, TaskPackage
 

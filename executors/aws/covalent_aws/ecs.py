@@ -22,7 +22,6 @@ from covalent_aws.base import (
 )
 from covalent_aws.errors import AWSExecutorError, Hints
 from covalent_aws.storage import JobFiles
-
 from covalent_core.executor.remote import (
     CANCELLED,
     COMPLETED,
