@@ -19,7 +19,7 @@ the API was asked to run, the way a compute environment would:
 
 Processes see the job's environment plus ``AWS_ENDPOINT_URL`` pointing back at this
 server and test credentials (the job role), and write their output to the CloudWatch
-log stream the service would use (Lambda's lines show LAMBDA_LOG_LAG seconds late).
+log stream the service would use (lines show LOG_LAG seconds late).
 ``<workdir>/agent.jsonl`` journals every start and end, so tests can count submissions
 and see how a job ended.
 """
@@ -52,9 +52,9 @@ ACCOUNT = "123456789012"
 IMAGE_ENTRYPOINT = ["python", "-m", "covalent_aws.entrypoint"]
 #: Seconds between SIGTERM and SIGKILL when the service stops a container.
 STOP_GRACE = 5.0
-#: Seconds before a Lambda log line shows in CloudWatch. Real ingestion lags too, so an
-#: invocation's last lines may land after its exit record is in S3.
-LAMBDA_LOG_LAG = 1.0
+#: Seconds before a log line shows in CloudWatch. Real ingestion lags too, so a job's
+#: last lines may land after its exit record is in S3 or its status is final.
+LOG_LAG = 1.0
 
 
 # ====================================================================================
@@ -254,6 +254,8 @@ class Agent:
         self.slots = threading.Semaphore(slots)
         self._journal_lock = threading.Lock()
         self.braket_jobs: dict[str, dict[str, Any]] = {}
+        self._log_lines: queue.Queue[tuple[float, Any, str, str, list[dict]]] = queue.Queue()
+        threading.Thread(target=self._deliver_logs, daemon=True).start()
 
     # -- shared plumbing --------------------------------------------------------
     def record(self, **row: Any) -> None:
@@ -328,33 +330,23 @@ class Agent:
         return code, reason, lines
 
     def log_sink(self, logs: Any, group: str, stream: str) -> Callable[[list[str]], None]:
+        """Where a container's output goes: its CloudWatch stream, LOG_LAG seconds late."""
         logs.ensure_log_group(group)
         logs.ensure_log_stream(group, stream)
 
         def ship(lines: list[str]) -> None:
             now = int(time.time() * 1000)
-            logs.put_log_events(group, stream,
-                                [{"timestamp": now, "message": line or " "} for line in lines])
+            events = [{"timestamp": now, "message": line or " "} for line in lines]
+            self._log_lines.put((time.monotonic() + LOG_LAG, logs, group, stream, events))
 
         return ship
 
-    @staticmethod
-    def lagging(ship: Callable[[list[str]], None], lag: float
-                ) -> tuple[Callable[[list[str]], None], Callable[[], None]]:
-        """Deliver log lines ``lag`` seconds late, in order, as CloudWatch shows them.
-
-        Returns (ship, close); close lets the delivering thread end after the last lines.
-        """
-        pending: queue.Queue[tuple[float, list[str] | None]] = queue.Queue()
-
-        def deliver() -> None:
-            while (item := pending.get())[1] is not None:
-                time.sleep(max(0.0, item[0] - time.monotonic()))
-                ship(item[1])
-
-        threading.Thread(target=deliver, daemon=True).start()
-        return (lambda lines: pending.put((time.monotonic() + lag, lines)),
-                lambda: pending.put((0.0, None)))
+    def _deliver_logs(self) -> None:
+        # One queue for every stream: all lines lag the same, so arrival order is due order.
+        while True:
+            due, logs, group, stream, events = self._log_lines.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            logs.put_log_events(group, stream, events)
 
     # -- Batch ----------------------------------------------------------------------
     def run_batch_job(self, job: Any) -> None:
@@ -461,9 +453,8 @@ class Agent:
             "AWS_LAMBDA_REQUEST_ID": request_id,
         })
         day = datetime.now(timezone.utc).strftime("%Y/%m/%d")
-        sink, close = self.lagging(
-            self.log_sink(backend_logs(), f"/aws/lambda/{function.function_name}",
-                          f"{day}/[$LATEST]{uuid.uuid4().hex}"), LAMBDA_LOG_LAG)
+        sink = self.log_sink(backend_logs(), f"/aws/lambda/{function.function_name}",
+                             f"{day}/[$LATEST]{uuid.uuid4().hex}")
         with self.slots:
             sink([f"START RequestId: {request_id} Version: $LATEST"])
             code, reason, lines = self.run_process(
@@ -474,7 +465,6 @@ class Agent:
         if reason == "timeout":
             sink([f"{request_id} Task timed out after {timeout:.2f} seconds"])
         sink([f"END RequestId: {request_id}"])
-        close()
         return lines[-1] if lines and code == 0 else json.dumps({"errorMessage": reason})
 
     # -- EC2 ----------------------------------------------------------------------------

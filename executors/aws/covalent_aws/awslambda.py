@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from covalent_aws import storage
-from covalent_aws.base import AWSExecutor
+from covalent_aws.base import LOG_SETTLE, AWSExecutor
 from covalent_aws.errors import AWSExecutorError, Hints
 from covalent_aws.storage import JobFiles
 from covalent_core.executor.remote import (
@@ -51,8 +51,6 @@ HANDLER = "covalent_aws.lambda_handler.handler"
 TIMEOUT_GRACE = 30.0
 #: Seconds an async invocation may wait in Lambda's queue before it counts as lost.
 QUEUE_PATIENCE = 3600.0
-#: Seconds to wait for an invocation's last log line to show in CloudWatch.
-LOG_SETTLE = 15.0
 
 
 class AWSLambdaExecutor(AWSExecutor):

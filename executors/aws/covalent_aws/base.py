@@ -12,12 +12,13 @@ import asyncio
 import hashlib
 import json
 import threading
+import time
 from typing import Any
 
 from pydantic import SecretStr
 
 from covalent_aws import storage
-from covalent_aws.entrypoint import BUCKET_ENV, PREFIX_ENV
+from covalent_aws.entrypoint import BUCKET_ENV, FINISHED, PREFIX_ENV
 from covalent_aws.errors import AWSExecutorError, Hints, explain
 from covalent_aws.session import AWSConnection
 from covalent_aws.storage import JobFiles
@@ -30,6 +31,8 @@ CANCEL_REASON = "cancelled by covalent-core"
 ENTRYPOINT = ["python", "-m", "covalent_aws.entrypoint"]
 #: Lines of a job's CloudWatch log kept in the node's error when it wrote no outcome.
 LOG_TAIL = 200
+#: Seconds to wait for a job's last log line to show in CloudWatch, which lags its writer.
+LOG_SETTLE = 15.0
 
 
 def job_environment(files: JobFiles) -> list[dict[str, str]]:
@@ -237,7 +240,7 @@ class AWSExecutor(RemoteExecutor):
         logs = ""
         location = await self.log_location(handle)
         if location is not None:
-            logs = await asyncio.to_thread(self._log_tail, *location)
+            logs = await self._settled_tail(location, finished=record is not None)
         where = f" (CloudWatch {location[0]}/{location[1]})" if location else ""
         message = (f"job {json.dumps(handle)} wrote no outcome: {reason or 'no reason given'}"
                    f"{where}")
@@ -251,6 +254,16 @@ class AWSExecutor(RemoteExecutor):
     async def log_location(self, handle: Handle) -> tuple[str, str] | None:
         """(log group, log stream) of the job's CloudWatch log, when the service has one."""
         return None
+
+    async def _settled_tail(self, location: tuple[str, str], finished: bool) -> str:
+        """The log's tail; a job that wrote its exit record also logged FINISHED after it,
+        so that line is awaited (up to LOG_SETTLE seconds) to show the whole story."""
+        settled_by = time.monotonic() + LOG_SETTLE
+        while True:
+            logs = await asyncio.to_thread(self._log_tail, *location)
+            if not finished or FINISHED in logs or time.monotonic() >= settled_by:
+                return logs
+            await asyncio.sleep(0.5)
 
     def _log_tail(self, group: str, stream: str) -> str:
         try:

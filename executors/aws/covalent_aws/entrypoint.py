@@ -33,6 +33,8 @@ PREFIX_ENV = "COVALENT_AWS_S3_PREFIX"
 BRAKET_HP_ENV = "AMZN_BRAKET_HP_FILE"
 #: Seconds a stopped task gets between SIGTERM and SIGKILL.
 GRACE = 5.0
+#: The last line a job logs once its exit record is written.
+FINISHED = "covalent-aws: finished with exit code"
 
 
 def _log(message: str) -> None:
@@ -150,7 +152,7 @@ def _upload_results(s3: Any, files: JobFiles, work: Path, record: dict[str, Any]
             stream.write(path.read_text(errors="replace"))
             stream.flush()
     storage.put(s3, files, storage.EXIT, json.dumps(record).encode())
-    _log(f"finished with exit code {record['exit_code']}")
+    print(f"{FINISHED} {record['exit_code']}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
