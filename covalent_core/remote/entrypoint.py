@@ -19,6 +19,9 @@ from typing import Any
 TASK, OUTCOME, STDOUT, STDERR = "task.pkg", "outcome.pkg", "stdout.txt", "stderr.txt"
 RESULT_FILES = (OUTCOME, STDOUT, STDERR)
 EXIT_NO_PACKAGE = 4
+#: What the entrypoint logs last when the runner left no outcome; readers of a lagging
+#: job log wait for it.
+NO_OUTCOME = "the runner wrote no outcome"
 
 
 class SignalForwarder:
@@ -72,5 +75,5 @@ def run_job(
         if (work / name).exists():
             upload(work / name, name)
     if not (work / OUTCOME).exists():
-        forwarder.say(f"the runner wrote no outcome (exit code {code})")
+        forwarder.say(f"{NO_OUTCOME} (exit code {code})")
     return code

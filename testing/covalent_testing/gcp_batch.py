@@ -7,7 +7,8 @@ ListJobs (with a ``labels.KEY="VALUE" OR ...`` filter) and DeleteJob, plus Cloud
 Logging's ``entries:list`` for the task logs. Each job's container runs as a local
 process through the compute agent (``covalent_testing.compute``): the executor's real
 entrypoint really downloads the package from the storage emulator, runs the task and
-uploads the outcome. ``maxRunDuration`` is enforced by killing the process.
+uploads the outcome. ``maxRunDuration`` is enforced by killing the process. Log lines
+show LOG_LAG seconds after the process wrote them, as Cloud Logging's ingestion lags.
 
 Run ``python -m covalent_testing.gcp_batch --workdir DIR`` (prints its port) or use
 ``FakeGCPBatch`` as a context manager.
@@ -31,8 +32,16 @@ _LABEL_TERM = re.compile(r'labels\.(?:"([^"]+)"|([\w-]+))\s*=\s*"([^"]*)"')
 _JOB_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+#: Seconds before a task's output line shows in Cloud Logging.
+LOG_LAG = 1.0
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _iso(time.time())
 
 
 def _error(code: int, status: str, message: str) -> tuple[int, Any, dict[str, str]]:
@@ -44,6 +53,54 @@ class BatchState(FakeState):
         super().__init__(workdir)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.deleting: set[str] = set()
+        self.task_logs = TaskLogs(self.compute)
+
+
+class TaskLogs:
+    """Each job's output lines as Cloud Logging shows them: LOG_LAG seconds after written.
+
+    Real ingestion lags too, so a job's last lines may land after its state is final.
+    A watcher notes when each line appeared in the job's stdout/stderr files.
+    """
+
+    def __init__(self, agent: compute.ComputeAgent) -> None:
+        self._agent = agent
+        self._lines: dict[str, list[tuple[float, str, str]]] = {}
+        self._read: dict[Path, int] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def visible(self, key: str) -> list[tuple[float, str, str]]:
+        """(appeared at, severity, text) of the job's lines old enough to show."""
+        shown_before = time.time() - LOG_LAG
+        with self._lock:
+            return [line for line in self._lines.get(key, []) if line[0] <= shown_before]
+
+    def _watch(self) -> None:
+        while True:
+            for key, job in list(self._agent.jobs.items()):
+                ended = job.done
+                for path, severity in ((job.stdout_path, "INFO"), (job.stderr_path, "ERROR")):
+                    self._take(key, path, severity, whole=ended)
+            time.sleep(0.1)
+
+    def _take(self, key: str, path: Path, severity: str, whole: bool) -> None:
+        start = self._read.get(path, 0)
+        try:
+            with path.open("rb") as fh:
+                fh.seek(start)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return
+        if not whole:  # a line still being written shows once it is complete
+            chunk = chunk[: chunk.rfind(b"\n") + 1]
+        if not chunk:
+            return
+        self._read[path] = start + len(chunk)
+        now = time.time()
+        with self._lock:
+            self._lines.setdefault(key, []).extend(
+                (now, severity, line) for line in chunk.decode(errors="replace").splitlines())
 
 
 class BatchHandler(FakeHandler):
@@ -155,19 +212,15 @@ class BatchHandler(FakeHandler):
             jobs = [(n, j) for n, j in self.state.jobs.items() if j["uid"] == match.group(1)]
         entries = []
         for name, job in jobs:
-            local = self.state.compute.jobs.get(name)
-            if local is None:
-                continue
             project = name.split("/")[1]
-            for path, severity in ((local.stdout_path, "INFO"), (local.stderr_path, "ERROR")):
-                for line in path.read_text(errors="replace").splitlines():
-                    entries.append({
-                        "logName": f"projects/{project}/logs/batch_task_logs",
-                        "resource": {"type": "generic_task", "labels": {"job": job["uid"]}},
-                        "textPayload": line, "severity": severity, "timestamp": _now(),
-                        "labels": {"job_uid": job["uid"],
-                                   "task_id": f"task/{job['uid']}-group0-0/0/0"},
-                    })
+            for at, severity, line in self.state.task_logs.visible(name):
+                entries.append({
+                    "logName": f"projects/{project}/logs/batch_task_logs",
+                    "resource": {"type": "generic_task", "labels": {"job": job["uid"]}},
+                    "textPayload": line, "severity": severity, "timestamp": _iso(at),
+                    "labels": {"job_uid": job["uid"],
+                               "task_id": f"task/{job['uid']}-group0-0/0/0"},
+                })
         return 200, {"entries": entries}, {}
 
 

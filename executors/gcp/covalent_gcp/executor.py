@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -21,6 +22,7 @@ from google.cloud import batch_v1, storage
 from covalent_core.config import executor_config
 from covalent_core.errors import ExecutorConfigError, TaskCancelledError
 from covalent_core.executor.remote import CANCELLED, LOST, Handle, JobState, RemoteExecutor
+from covalent_core.remote.entrypoint import NO_OUTCOME
 from covalent_core.remote.package import Outcome, RemoteError, TaskPackage
 from covalent_gcp import entrypoint, jobs
 from covalent_gcp.clients import GoogleClients, transient_retry
@@ -49,6 +51,8 @@ _EXECUTOR_PLUGIN_DEFAULTS: dict[str, Any] = {
 }
 REQUIRED = ("bucket_name", "project_id", "region", "container_image_uri")
 LOG_LINES_IN_ERROR = 5
+#: Seconds to wait for a dead job's last log line to show in Cloud Logging.
+LOG_SETTLE = 15.0
 
 
 class GCPBatchExecutor(RemoteExecutor):
@@ -248,13 +252,14 @@ class GCPBatchExecutor(RemoteExecutor):
 
     def _without_outcome(self, handle: Handle, bucket: storage.Bucket) -> Outcome:
         """The job died before the runner wrote an outcome: report its streams and logs."""
-        streams = []
+        streams, uploaded = [], False
         for name in (entrypoint.STDOUT, entrypoint.STDERR):
             try:
                 streams.append(bucket.blob(f"{handle['prefix']}/{name}").download_as_text())
+                uploaded = True
             except gexc.NotFound:
                 streams.append("")
-        job_log = self._job_log(handle)
+        job_log = self._job_log(handle, settle=uploaded)
         reason = self._memo("_reasons").get(handle["job"]) or "no status detail"
         message = f"job {handle['job']} ended without an outcome: {reason}"
         if job_log:
@@ -264,18 +269,29 @@ class GCPBatchExecutor(RemoteExecutor):
         return Outcome(False, exception=RemoteError(message), stdout=streams[0],
                        stderr=streams[1])
 
-    def _job_log(self, handle: Handle) -> str:
+    def _job_log(self, handle: Handle, settle: bool) -> str:
+        """The job's Cloud Logging lines.
+
+        Cloud Logging shows lines some seconds after they are written. An entrypoint that
+        uploaded the streams logs NO_OUTCOME after that, so with ``settle`` that line is
+        awaited (up to LOG_SETTLE seconds) to show the whole story.
+        """
         project = handle["job"].split("/")[1]
         condition = (f'logName="projects/{project}/logs/batch_task_logs" AND '
                      f'labels.job_uid="{handle["uid"]}"')
-        try:
-            entries = self._google.logging.list_entries(
-                resource_names=[f"projects/{project}"], filter_=condition, max_results=1000
-            )
-            return "\n".join(str(entry.payload) for entry in entries)
-        except Exception as exc:  # logs are a courtesy; reading them needs roles/logging.viewer
-            log.warning("could not read the Cloud Logging log of %s: %s", handle["job"], exc)
-            return ""
+        settled_by = time.monotonic() + LOG_SETTLE
+        while True:
+            try:
+                entries = self._google.logging.list_entries(
+                    resource_names=[f"projects/{project}"], filter_=condition, max_results=1000
+                )
+                text = "\n".join(str(entry.payload) for entry in entries)
+            except Exception as exc:  # a courtesy; reading them needs roles/logging.viewer
+                log.warning("could not read the Cloud Logging log of %s: %s", handle["job"], exc)
+                return ""
+            if not settle or NO_OUTCOME in text or time.monotonic() >= settled_by:
+                return text
+            time.sleep(0.5)
 
     async def cancel_job(self, handle: Handle) -> None:
         self._memo("_cancelled").add(handle["job"])
