@@ -78,10 +78,13 @@ class ProcessExecutor(RemoteExecutor):
             proc.poll()  # reap our own child so its pid stops looking alive
         if (job / "cancelled").exists():
             return JobState(CANCELLED, "cancelled by request")
-        if (job / "exit_code").exists():
-            code = (job / "exit_code").read_text().strip()
+        # Liveness first: a job that ends between the two looks would otherwise have
+        # neither an exit code nor a process, and count as lost.
+        alive = is_running(handle["pid"])
+        code = (job / "exit_code").read_text().strip() if (job / "exit_code").exists() else ""
+        if code:
             return JobState(COMPLETED) if code == "0" else JobState(FAILED, f"exit code {code}")
-        if is_running(handle["pid"]):
+        if alive:
             return JobState(RUNNING)
         return JobState(LOST, "process vanished without an exit code")
 
