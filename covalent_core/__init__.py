@@ -49,8 +49,8 @@ def __getattr__(name: str) -> Any:
             ) from exc
         value = getattr(module, name)
     elif name in _ALIASES:
-        module, attr = _ALIASES[name]
-        value = getattr(importlib.import_module(module), attr)
+        module_name, attr = _ALIASES[name]
+        value = getattr(importlib.import_module(module_name), attr)
     elif name == "executor":
         value = importlib.import_module("covalent_core.executor")
     else:

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Sets up covalent-core in .venvs/quickstart and runs examples/quickstart.py:
-# a real workflow on the embedded default (standalone dispatcher, Dask/local, SQLite).
+# Sets up covalent-core in .venvs/quickstart (from scripts/locks/quickstart.txt) and runs
+# examples/quickstart.py: a real workflow on the embedded default (standalone dispatcher,
+# Dask and local executors, SQLite).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
 ensure_uv
-venv="$(make_env quickstart "$ROOT" --)"
+load_suite quickstart
+venv="$(make_env quickstart)"
 exec "$venv/bin/python" "$ROOT/examples/quickstart.py" "$@"

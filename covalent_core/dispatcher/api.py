@@ -6,7 +6,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 from covalent_core.dispatcher import prepare as prep
 from covalent_core.dispatcher.runtime import current_runtime, runtime
@@ -44,6 +44,20 @@ def dispatch_sync(lattice: Any, dispatcher_addr: str | None = None) -> Callable[
         return get_result(dispatch(lat)(*args, **kwargs), wait=True)
 
     return wrapper
+
+
+@overload
+def get_result(
+    dispatch_id: str, wait: bool = ..., *, status_only: Literal[False] = ...,
+    timeout: float | None = ...,
+) -> Result: ...
+
+
+@overload
+def get_result(
+    dispatch_id: str, wait: bool = ..., *, status_only: Literal[True],
+    timeout: float | None = ...,
+) -> dict[str, Any]: ...
 
 
 def get_result(
@@ -100,7 +114,7 @@ def cancel(dispatch_id: str, task_ids: list[int] | int | None = None) -> str:
     store.request_cancel(dispatch_id, task_ids or None)
     rt = current_runtime()
     run = rt.runs.get(dispatch_id) if rt else None
-    if run is not None:
+    if rt is not None and run is not None:
         rt.loop.call_soon_threadsafe(run.poke)
     if task_ids:
         return f"Cancelled tasks {task_ids} in dispatch {dispatch_id}."

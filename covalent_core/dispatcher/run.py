@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import logging
 import os
@@ -267,6 +268,7 @@ class DispatchRun:
         limit = opts.get("time_limit")
         limit = getattr(executor, "time_limit", -1) if limit is None else limit
         limit = float(limit) if limit and float(limit) > 0 else None
+        assert node.function is not None  # every electron node has one (graph.add_electron)
         function = wrap(node.function, opts.get("deps_pip"), opts.get("deps_bash"),
                         opts.get("call_before", []), opts.get("call_after", []))
         args, kwargs = self._inputs(nid)
@@ -278,7 +280,7 @@ class DispatchRun:
             ctx = make_context(
                 dispatch_id=self.dispatch_id, node_id=nid, node_name=node.name,
                 results_dir=str(self.results_root),
-                on_job_handle=lambda h, nid=nid: self._record_handle(nid, h),
+                on_job_handle=functools.partial(self._record_handle, nid),
                 previous_handle=previous,
             )
             self.contexts[nid] = ctx

@@ -62,9 +62,9 @@ def _target(name: str) -> str:
 def load_class(name: str) -> type:
     module = _module(name)
     _, _, attr = _target(name).partition(":")
-    attr = attr or getattr(module, "executor_plugin_name", None) or getattr(
+    attr = attr or str(getattr(module, "executor_plugin_name", None) or getattr(
         module, "EXECUTOR_PLUGIN_NAME", ""
-    )
+    ))
     cls = getattr(module, attr, None)
     if not isinstance(cls, type):
         raise ExecutorNotFoundError(

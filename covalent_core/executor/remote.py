@@ -151,6 +151,7 @@ class RemoteExecutor(AsyncBaseExecutor):
                     f"job {json.dumps(handle)} ended {state.status}: {state.reason or 'no detail'}"
                 ) from None
             return self._deliver(outcome)
+        assert handle is not None  # the loop breaks only on a completed job
         return self._deliver(await self.fetch(handle))
 
 

@@ -78,7 +78,7 @@ class Resolver:
         return self._rebuilt[key]
 
 
-def class_of(spec: dict[str, Any]) -> type:
+def class_of(spec: dict[str, Any]) -> type[Any]:
     if "class_pickle" in spec:
         return cloudpickle.loads(base64.b64decode(spec["class_pickle"]))
     return _import(spec["class"])
@@ -99,5 +99,5 @@ def rebuild(spec: dict[str, Any], overrides: dict[str, Any] | None = None) -> An
     try:
         obj = cls(**kwargs)
     except TypeError:
-        obj = cls.__new__(cls)
+        obj = object.__new__(cls)
     return obj.from_dict({"attributes": attributes})

@@ -1,10 +1,10 @@
 """What a worker process (pebble or Dask) runs for one task.
 
-A task travels as two cloudpickle payloads: the function, pickled once per function on
-the dispatching side, and the arguments. Workers keep recently used functions
-unpickled, so a fan-out of one electron pays for pickling its code once, not per task.
-Results come back as a sealed Outcome, so an unpicklable return value or exception
-becomes a clear error instead of a broken pool.
+A task travels as two cloudpickle payloads: the function with the source lines of its
+code (for tracebacks), pickled once per function on the dispatching side, and the
+arguments. Workers keep recently used functions unpickled, so a fan-out of one electron
+pays for pickling its code once, not per task. Results come back as a sealed Outcome,
+so an unpicklable return value or exception becomes a clear error instead of a broken pool.
 """
 
 from __future__ import annotations
@@ -20,11 +20,16 @@ from typing import Any
 import cloudpickle
 
 from covalent_core.remote.package import run_captured
+from covalent_core.remote.sources import SourceMap, capture
 
 _pickled: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
 _pickled_lock = threading.Lock()
-_loaded: OrderedDict[bytes, Callable[..., Any]] = OrderedDict()
+_loaded: OrderedDict[bytes, tuple[Callable[..., Any], SourceMap]] = OrderedDict()
 _LOADED_MAX = 64
+
+
+def _dumps(function: Callable[..., Any]) -> bytes:
+    return cloudpickle.dumps((function, capture(function)))
 
 
 def pickle_function(function: Callable[..., Any]) -> bytes:
@@ -33,31 +38,31 @@ def pickle_function(function: Callable[..., Any]) -> bytes:
         with _pickled_lock:
             cached = _pickled.get(function)
     except TypeError:  # not weak-referenceable: pickle every time
-        return cloudpickle.dumps(function)
+        return _dumps(function)
     if cached is None:
-        cached = cloudpickle.dumps(function)
+        cached = _dumps(function)
         with _pickled_lock:
             _pickled[function] = cached
     return cached
 
 
-def _load_function(data: bytes) -> Callable[..., Any]:
-    function = _loaded.get(data)
-    if function is None:
-        function = cloudpickle.loads(data)
-        _loaded[data] = function
+def _load_function(data: bytes) -> tuple[Callable[..., Any], SourceMap]:
+    loaded = _loaded.get(data)
+    if loaded is None:
+        loaded = cloudpickle.loads(data)
+        _loaded[data] = loaded
         if len(_loaded) > _LOADED_MAX:
             _loaded.popitem(last=False)
     else:
         _loaded.move_to_end(data)
-    return function
+    return loaded
 
 
 def run_payload(function_bytes: bytes, call_bytes: bytes) -> bytes:
-    function = _load_function(function_bytes)
+    function, sources = _load_function(function_bytes)
     args, kwargs = cloudpickle.loads(call_bytes)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        outcome = run_captured(function, args, kwargs)
+        outcome = run_captured(function, args, kwargs, sources)
     outcome.stdout, outcome.stderr = out.getvalue(), err.getvalue()
     return outcome.to_bytes()

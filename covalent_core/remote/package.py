@@ -26,8 +26,9 @@ from typing import Any
 import cloudpickle
 
 from covalent_core.errors import TaskPackageError
+from covalent_core.remote.sources import SourceMap, capture, format_exception
 
-FORMAT_VERSION = 2  # 2: outcomes carry task records (extras)
+FORMAT_VERSION = 3  # 2: outcomes carry task records (extras); 3: tasks carry source lines
 KEY_ENV = "COVALENT_CORE_PACKAGE_KEY"
 _MAGIC = {"task": b"covalent-core task\n", "outcome": b"covalent-core outcome\n"}
 
@@ -42,20 +43,29 @@ def versions() -> dict[str, Any]:
 
 @dataclass
 class TaskPackage:
+    """One task as it travels: the function, its arguments, metadata and source lines.
+
+    ``sources`` is filled from the function when the package is written, so the far
+    side's traceback can show the user's lines (see :mod:`covalent_core.remote.sources`).
+    """
+
     function: Any
     args: list[Any]
     kwargs: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    sources: SourceMap = field(default_factory=SourceMap)
 
     def to_bytes(self) -> bytes:
         ship_by_value(self.function)
-        payload = {"function": self.function, "args": self.args, "kwargs": self.kwargs}
+        payload = {"function": self.function, "args": self.args, "kwargs": self.kwargs,
+                   "sources": self.sources if self.sources.codes else capture(self.function)}
         return _seal("task", payload, self.metadata)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TaskPackage:
         header, payload = _open("task", data)
-        return cls(payload["function"], payload["args"], payload["kwargs"], header["metadata"])
+        return cls(payload["function"], payload["args"], payload["kwargs"], header["metadata"],
+                   payload["sources"])
 
 
 def _installed_roots() -> tuple[str, ...]:
@@ -138,8 +148,14 @@ class Outcome:
         return cls(**payload)
 
 
-def run_captured(function: Any, args: list[Any], kwargs: dict[str, Any]) -> Outcome:
-    """Run a task in this process and turn whatever happens into an Outcome."""
+def run_captured(
+    function: Any, args: list[Any], kwargs: dict[str, Any], sources: SourceMap | None = None
+) -> Outcome:
+    """Run a task in this process and turn whatever happens into an Outcome.
+
+    ``sources`` renders the user's lines in the traceback of a task that raised, where
+    the function's files are not on this side.
+    """
     from covalent_core.remote.records import task_records
 
     started = time.time()
@@ -147,7 +163,7 @@ def run_captured(function: Any, args: list[Any], kwargs: dict[str, Any]) -> Outc
         try:
             value = function(*args, **kwargs)
         except BaseException as exc:  # the task's own failure, reported not raised
-            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            tb = format_exception(exc, sources)
             return Outcome(False, exception=exc, traceback=tb, started_at=started,
                            ended_at=time.time(), extras=collected())
     return Outcome(True, value=value, started_at=started, ended_at=time.time(),

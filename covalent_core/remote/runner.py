@@ -51,7 +51,7 @@ def run_package(package_path: Path, outcome_path: Path, stdout: Path, stderr: Pa
                           started_at=started, ended_at=time.time())
         code = EXIT_BAD_PACKAGE
     else:
-        outcome = run_captured(task.function, task.args, task.kwargs)
+        outcome = run_captured(task.function, task.args, task.kwargs, task.sources)
         code = EXIT_OK
     sys.stdout.flush()
     sys.stderr.flush()

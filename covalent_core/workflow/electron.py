@@ -13,6 +13,14 @@ from covalent_core.workflow.tracing import current_graph
 
 
 class Electron:
+    """A task: a function, the executor it runs on and its options (``@ct.electron``).
+
+    Called inside a lattice it adds a node to the graph being traced; called anywhere
+    else it runs the function (or hands the call to a front end's interceptor).
+    """
+
+    function: Callable[..., Any]
+
     def __init__(
         self,
         function: Callable[..., Any],
@@ -28,7 +36,7 @@ class Electron:
         from covalent_core.workflow.lattice import Lattice
 
         if isinstance(function, Electron):
-            function = function.function
+            function = function.function  # re-decorating keeps the original function
         if not callable(function):
             raise WorkflowDefinitionError(
                 f"ct.electron expects a function or a lattice, got {type(function).__name__} "
@@ -52,7 +60,7 @@ class Electron:
         self.name = function.name if isinstance(function, Lattice) else getattr(
             function, "__name__", type(function).__name__
         )
-        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+        functools.update_wrapper(self, function)
 
     def __repr__(self) -> str:
         return f"<electron {self.name}>"

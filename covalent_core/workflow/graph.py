@@ -341,12 +341,12 @@ def evaluate_inline(graph: TransportGraph, node: Node, value_of: Callable[[int],
         return args[0][node.value]
     if node.kind == GETATTR:
         return getattr(args[0], node.value)
-    if node.kind == OPERATOR:
+    if node.kind == OPERATOR and node.function is not None:
         return node.function(*args)
     raise ValueError(f"node {node.name} ({node.node_id}) of kind {node.kind} is not inline")
 
 
-def build_collection(value: tuple[type, dict[Any, Any]], outputs: dict[int, Any]) -> Any:
+def build_collection(value: tuple[type[Any], dict[Any, Any]], outputs: dict[int, Any]) -> Any:
     container, template = value
     items = {k: from_template(v, outputs) for k, v in template.items()}
     if issubclass(container, dict):

@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
 
 class NodeProxy:
+    """An electron's output while the lattice is traced: records uses as graph nodes."""
+
     __slots__ = ("_graph", "_length", "_name", "_node_id")
+    _graph: TransportGraph
+    _node_id: int
+    _name: str
+    _length: int | None
 
     def __init__(self, graph: TransportGraph, node_id: int, name: str, length: int | None) -> None:
         object.__setattr__(self, "_graph", graph)

@@ -5,3 +5,4 @@ TESTS=("$ROOT/executors/quantum/tests")
 # amazon-braket-sdk pins cloudpickle==2.2.1 (for its hybrid jobs, unused here) while
 # covalent-core needs cloudpickle 3; uv's override settles it.
 OVERRIDES=("$ROOT/executors/quantum/overrides.txt")
+LOCK_PYTHON=3.11  # pennylane 0.44+ needs Python 3.11+
