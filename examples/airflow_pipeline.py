@@ -110,8 +110,12 @@ def _try_it() -> None:
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                    capture_output=True)
     from airflow.models.xcom import XComModel
-    from airflow.sdk.serde import deserialize
     from airflow.utils.session import create_session
+
+    try:
+        from airflow.sdk.serde import deserialize
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serde import deserialize
 
     for one in (taskflow_dag, lattice_dag):
         run = one.test()

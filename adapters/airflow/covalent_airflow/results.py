@@ -26,14 +26,15 @@ DEFAULT_XCOM_MAX_BYTES = 64 * 1024
 
 
 def xcom_max_bytes() -> int:
-    from airflow.sdk.configuration import conf
+    from covalent_airflow.compat import conf
 
     return conf.getint("covalent", "xcom_max_bytes", fallback=DEFAULT_XCOM_MAX_BYTES)
 
 
 def results_path() -> Any:
     from airflow.sdk import ObjectStoragePath
-    from airflow.sdk.configuration import conf
+
+    from covalent_airflow.compat import conf
 
     configured = conf.get("covalent", "results_path", fallback="")
     if configured:

@@ -84,8 +84,12 @@ def run_dag(module: str, name: str = "dag") -> tuple[Any, dict[str, Any]]:
 def xcom(dr: Any, task_id: str, key: str = "return_value") -> Any:
     """A task's XCom as stored (result references stay references)."""
     from airflow.models.xcom import XComModel
-    from airflow.sdk.serde import deserialize
     from airflow.utils.session import create_session
+
+    try:
+        from airflow.sdk.serde import deserialize
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serde import deserialize
 
     with create_session() as session:
         row = session.query(XComModel).filter_by(

@@ -7,8 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-from airflow.sdk._shared.module_loading import import_string
-from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+from airflow.sdk.module_loading import import_string
 from covalent_airflow import CovalentTrigger
 from covalent_airflow.get_provider_info import get_provider_info
 from covalent_airflow.hooks.covalent import executor_spec
@@ -21,8 +20,19 @@ def test_provider_info_matches_airflows_schema() -> None:
     jsonschema.validate(get_provider_info(), schema)
 
 
+def _providers_manager():
+    """Where the worker side looks providers up: the task SDK's manager from Airflow 3.2."""
+    try:
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+    except ImportError:  # Airflow 3.1
+        from airflow.providers_manager import ProvidersManager
+
+        return ProvidersManager()
+    return ProvidersManagerTaskRuntime()
+
+
 def test_airflow_discovers_hook_connection_type_and_decorator() -> None:
-    manager = ProvidersManagerTaskRuntime()
+    manager = _providers_manager()
     assert manager.providers["covalent-airflow"].version == "0.1.0"
     assert manager.hooks["covalent"].hook_class_name == (
         "covalent_airflow.hooks.covalent.CovalentHook")

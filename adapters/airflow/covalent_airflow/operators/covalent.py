@@ -18,9 +18,9 @@ from typing import Any, NoReturn
 
 import cloudpickle
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from covalent_airflow import results
+from covalent_airflow.compat import AirflowException, AirflowFailException
 from covalent_airflow.handles import HandleStore
 from covalent_airflow.hooks.covalent import CovalentHook, executor_spec
 from covalent_airflow.triggers.covalent import CovalentTrigger
