@@ -35,6 +35,10 @@ class DispatchNotFoundError(CovalentError, LookupError):
     """No dispatch with this id exists in the store."""
 
 
+class NodeNotFoundError(CovalentError, LookupError):
+    """A task id names no node of the dispatch."""
+
+
 class DispatchActiveError(CovalentError, RuntimeError):
     """The dispatch is still owned by a live process, so it cannot be resumed here."""
 

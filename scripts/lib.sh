@@ -56,6 +56,7 @@ ensure_uv() {
     "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
   fi
   UV="$TOOLS/bin/uv"
+  export COVALENT_TESTING_UV="$UV"  # for tests that build environments of their own
 }
 
 # The requirements input of one suite: local distributions editable, then its peers.

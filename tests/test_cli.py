@@ -89,6 +89,6 @@ def test_cancel_and_resume_from_the_cli(tmp_path):
     dispatch_id = run.stdout.split("dispatch id: ")[1].split()[0]
     # --no-wait still finishes the dispatch before the process exits (wait_at_exit).
     assert ct.get_result(dispatch_id, wait=True, timeout=60).result == 0.2
-    assert "cancelled" in cli("cancel", dispatch_id).stdout
+    assert "already ended COMPLETED; nothing to cancel" in cli("cancel", dispatch_id).stdout
     resumed = cli("resume", dispatch_id)
     assert resumed.returncode == 0 and "COMPLETED" in resumed.stdout

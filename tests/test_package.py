@@ -45,7 +45,8 @@ def test_header_records_versions_and_metadata():
     assert head["python"] == versions()["python"]
     assert head["cloudpickle"] == versions()["cloudpickle"]
     assert head["metadata"] == {"dispatch_id": "d1", "node_id": 3}
-    assert head["tag"]["alg"] == "sha256"
+    assert head["binding"]["dispatch_id"] == "d1" and head["binding"]["node_id"] == 3
+    assert len(head["tag"]) == 64 and len(head["task_key"]) == 64
 
 
 def test_runner_runs_the_task_and_captures_all_output(tmp_path):
@@ -86,10 +87,16 @@ def test_deps_and_hooks_run_on_the_far_side(tmp_path):
 def test_tampered_package_is_refused_before_unpickling(tmp_path):
     pkg = bytearray(TaskPackage(shout, ["x"], {}).to_bytes())
     pkg[-5] ^= 0xFF
-    proc, outcome = _run_runner(tmp_path, bytes(pkg))
+    (tmp_path / "task.pkg").write_bytes(bytes(pkg))
+    proc = subprocess.run(
+        [sys.executable, "-m", "covalent_core.remote", "run", "task.pkg", "outcome.pkg",
+         "--stderr", "err.txt"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
     assert proc.returncode == 3
-    assert not outcome.ok and "integrity check failed" in str(outcome.exception)
-    with pytest.raises(TaskPackageError, match="integrity"):
+    assert "failed its signature check" in (tmp_path / "err.txt").read_text()
+    assert not (tmp_path / "outcome.pkg").exists()  # nothing to sign an answer with
+    with pytest.raises(TaskPackageError, match="signature check"):
         TaskPackage.from_bytes(bytes(pkg))
 
 
@@ -114,13 +121,19 @@ def test_hmac_key_signs_and_is_required(tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_ENV, "shared-secret")
     pkg = TaskPackage(shout, ["k"], {}).to_bytes()
     assert b"shared-secret" not in pkg
-    assert json.loads(pkg.split(b"\n")[1])["tag"]["alg"] == "hmac-sha256"
+    assert "task_key" not in json.loads(pkg.split(b"\n")[1])  # nothing secret travels
     env = dict(os.environ)
     proc, outcome = _run_runner(tmp_path, pkg, env=env)
     assert outcome.ok and outcome.value == "K"
     env.pop(KEY_ENV)
-    proc, outcome = _run_runner(tmp_path, pkg, env=env)
-    assert proc.returncode == 3 and "is not set here" in str(outcome.exception)
+    (tmp_path / "outcome.pkg").unlink()
+    proc = subprocess.run(
+        [sys.executable, "-m", "covalent_core.remote", "run", "task.pkg", "outcome.pkg",
+         "--stderr", "err2.txt"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 3
+    assert "that variable is not set here" in (tmp_path / "err2.txt").read_text()
 
 
 def test_unpicklable_return_value_becomes_a_clear_error(tmp_path):

@@ -141,8 +141,10 @@ def test_resume_keeps_whole_outputs_a_crash_left_unrecorded(tmp_path):
     results_dir = Path(ct.get_result(dispatch_id).results_dir)
     first, second = sorted(n["node_id"] for n in ct.get_result(dispatch_id)
                            .get_all_node_results() if n["node_name"] == "step")
-    (results_dir / artifacts.node_output_name(first)).write_bytes(cloudpickle.dumps(0))
-    (results_dir / artifacts.node_output_name(second)).write_bytes(cloudpickle.dumps(10)[:-3])
+    artifacts.write_output(results_dir / artifacts.node_output_name(first), cloudpickle.dumps(0))
+    cut = results_dir / artifacts.node_output_name(second)
+    artifacts.write_output(cut, cloudpickle.dumps(10))
+    cut.write_bytes(cut.read_bytes()[:-3])
 
     ct.redispatch(dispatch_id)()
     result = ct.get_result(dispatch_id, wait=True, timeout=60)

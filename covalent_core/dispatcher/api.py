@@ -10,7 +10,7 @@ from typing import Any, Literal, overload
 
 from covalent_core.dispatcher import prepare as prep
 from covalent_core.dispatcher.runtime import current_runtime, runtime
-from covalent_core.errors import DispatchActiveError, WorkflowDefinitionError
+from covalent_core.errors import DispatchActiveError, NodeNotFoundError, WorkflowDefinitionError
 from covalent_core.processes import is_running
 from covalent_core.store import artifacts, get_store
 from covalent_core.store.result import Result
@@ -107,10 +107,25 @@ def _owner_dead(record: dict[str, Any]) -> bool:
 
 
 def cancel(dispatch_id: str, task_ids: list[int] | int | None = None) -> str:
-    """Stop pending nodes and cancel running ones on their backends."""
+    """Stop pending nodes and cancel running ones on their backends.
+
+    ``task_ids`` limits the cancellation to those nodes (and what depends on them);
+    an id the dispatch does not have is an error, and so nothing is requested.
+    """
     if isinstance(task_ids, int):
         task_ids = [task_ids]
     store = get_store()
+    status = Status(store.get_dispatch(dispatch_id)["status"])
+    if task_ids:
+        known = {n["node_id"] for n in store.get_nodes(dispatch_id)}
+        unknown = sorted(set(task_ids) - known)
+        if unknown:
+            raise NodeNotFoundError(
+                f"dispatch {dispatch_id} has no task {', '.join(map(str, unknown))}; its task "
+                f"ids are 0 to {max(known, default=0)} (see covalent-core show {dispatch_id})"
+            )
+    if status.is_terminal:
+        return f"Dispatch {dispatch_id} already ended {status.value}; nothing to cancel."
     store.request_cancel(dispatch_id, task_ids or None)
     rt = current_runtime()
     run = rt.runs.get(dispatch_id) if rt else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -95,7 +94,8 @@ def prepare(
     root = conf.results_root.expanduser().resolve()
     results_dir = root / dispatch_id
     results_dir.mkdir(parents=True, exist_ok=True)
-    artifacts.write_bytes(results_dir / artifacts.GRAPH, graph_bytes)
+    artifacts.write_bytes(results_dir / artifacts.GRAPH,
+                          artifacts.seal(results_dir / artifacts.GRAPH, graph_bytes))
     artifacts.write(results_dir / PARAMETERS, parameters)
     artifacts.write(results_dir / artifacts.INPUTS, {"args": list(args), "kwargs": dict(kwargs)})
     try:
@@ -144,7 +144,7 @@ def load(dispatch_id: str) -> Prepared:
     store = get_store()
     record = store.get_dispatch(dispatch_id)
     results_dir = Path(record["results_dir"])
-    graph = cloudpickle.loads((results_dir / artifacts.GRAPH).read_bytes())
+    graph = artifacts.read(results_dir / artifacts.GRAPH)
     prior = {n["node_id"]: n for n in store.get_nodes(dispatch_id)}
     for nid, row in prior.items():
         if row["kind"] == g.PARAMETER or row["status"] == Status.COMPLETED.value:
@@ -276,6 +276,6 @@ def _reuse(
             continue
         src = old.results_dir / artifacts.node_output_name(old_nid)
         if src.exists():
-            shutil.copyfile(src, results_dir / artifacts.node_output_name(nid))
+            artifacts.copy(src, results_dir / artifacts.node_output_name(nid))
             prior[nid] = {"status": Status.COMPLETED.value}
     return prior

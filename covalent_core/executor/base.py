@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import difflib
 import os
 import traceback
 from abc import ABC, abstractmethod
@@ -19,7 +20,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from pydantic import SecretBytes, SecretStr
 
-from covalent_core.errors import TaskCancelledError, TaskFailure
+from covalent_core.errors import ExecutorConfigError, TaskCancelledError, TaskFailure
 from covalent_core.executor import streams
 from covalent_core.executor.context import current_task
 from covalent_core.remote.package import Outcome
@@ -44,6 +45,10 @@ class _AbstractBaseExecutor(ABC):  # noqa: B024 - Covalent's name; subclasses ad
         *args: Any,
         **kwargs: Any,
     ) -> None:
+        if args or kwargs:
+            # What reaches here no constructor along the class chain took: a typo, or an
+            # option of another executor. Silently dropping it would run with defaults.
+            raise ExecutorConfigError(_unknown_options(type(self), args, kwargs))
         self.log_stdout = log_stdout
         self.log_stderr = log_stderr
         self.cache_dir = cache_dir
@@ -151,6 +156,21 @@ def _as_failure(exc: BaseException, stdout: str, stderr: str) -> BaseException:
         f"{type(exc).__name__}: {exc}", exception=exc, remote_traceback=tb,
         stdout=stdout, stderr=stderr,
     )
+
+
+def _unknown_options(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    from covalent_core.executor.registry import accepted_options
+
+    known = sorted(accepted_options(cls) - {"args", "kwargs"})
+    problems = []
+    for name in kwargs:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(f"unknown option {name!r}{hint}")
+    if args:
+        problems.append(f"{len(args)} extra positional argument(s) {args!r}")
+    return (f"{cls.__name__}: {'; '.join(problems)}. Its options are: {', '.join(known)}. "
+            "Fix the argument, or the key in [executors.<name>] of the config file.")
 
 
 def is_executor(obj: Any) -> bool:

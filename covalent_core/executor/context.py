@@ -25,6 +25,7 @@ class TaskContext:
     previous_handle: Any = None
     job_handle: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1  # counts every run of the node, across retries and resumes
 
     @property
     def task_metadata(self) -> dict[str, Any]:
@@ -33,6 +34,7 @@ class TaskContext:
             "node_id": self.node_id,
             "results_dir": self.results_dir,
             "node_name": self.node_name,
+            "attempt": self.attempt,
         }
 
 

@@ -15,11 +15,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import cloudpickle
-
 from covalent_core.executor.base import AsyncBaseExecutor
 from covalent_core.executor.dask_connection import Connection
-from covalent_core.executor.worker import pickle_function
+from covalent_core.executor.worker import pack_call, pickle_function
 from covalent_core.remote.package import Outcome
 
 executor_plugin_name = "DaskExecutor"
@@ -119,8 +117,8 @@ class DaskExecutor(AsyncBaseExecutor):
         connection = await self._connection()
         name = getattr(function, "__name__", "task")
         key = f"{name}-{task_metadata.get('node_id')}-{uuid.uuid4().hex[:12]}"
-        future = await connection.submit(
-            pickle_function(function), cloudpickle.dumps((args, kwargs)), key)
+        call_bytes, binding = pack_call(args, kwargs, task_metadata)
+        future = await connection.submit(pickle_function(function), call_bytes, key)
         await self.set_job_handle(key)
         try:
             await _finished(future)
@@ -131,7 +129,7 @@ class DaskExecutor(AsyncBaseExecutor):
         except asyncio.CancelledError:
             await connection.client.cancel([future], force=True)
             raise
-        return self._deliver(Outcome.from_bytes(data))
+        return self._deliver(Outcome.from_bytes(data, binding))
 
     async def cancel(self, task_metadata: dict[str, Any], job_handle: Any) -> bool:
         from distributed import Future

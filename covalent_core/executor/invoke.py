@@ -38,12 +38,14 @@ def make_context(
     on_job_handle: Callable[[Any], None] | None = None,
     previous_handle: Any = None,
     cancel_event: threading.Event | None = None,
+    attempt: int = 1,
 ) -> TaskContext:
     return TaskContext(
         dispatch_id, node_id, node_name, results_dir,
         on_job_handle=on_job_handle or (lambda handle: None),
         cancel_event=cancel_event or threading.Event(),
         previous_handle=previous_handle,
+        attempt=attempt,
     )
 
 

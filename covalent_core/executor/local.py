@@ -15,11 +15,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import cloudpickle
 import pebble
 
 from covalent_core.executor.base import AsyncBaseExecutor
-from covalent_core.executor.worker import pickle_function, run_payload
+from covalent_core.executor.worker import pack_call, pickle_function, run_payload
 from covalent_core.remote.package import Outcome
 
 executor_plugin_name = "LocalExecutor"
@@ -69,12 +68,12 @@ class LocalExecutor(AsyncBaseExecutor):
         self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
         task_metadata: dict[str, Any],
     ) -> Any:
-        call = (pickle_function(function), cloudpickle.dumps((args, kwargs)))
-        future = shared_pool().schedule(run_payload, args=call)
+        call_bytes, binding = pack_call(args, kwargs, task_metadata)
+        future = shared_pool().schedule(run_payload, args=(pickle_function(function), call_bytes))
         try:
             data = await asyncio.wrap_future(future)
         except asyncio.CancelledError:
             future.cancel()  # pebble terminates the worker running it
             raise
-        return self._deliver(Outcome.from_bytes(data))
+        return self._deliver(Outcome.from_bytes(data, binding))
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import cloudpickle
 
-from covalent_core.remote.package import run_captured
+from covalent_core.remote.package import binding_for, run_captured
+from covalent_core.remote.signing import Binding, installation_key
 from covalent_core.remote.sources import SourceMap, capture
 
 _pickled: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
@@ -58,11 +59,20 @@ def _load_function(data: bytes) -> tuple[Callable[..., Any], SourceMap]:
     return loaded
 
 
+def pack_call(
+    args: list[Any], kwargs: dict[str, Any], task_metadata: dict[str, Any]
+) -> tuple[bytes, Binding]:
+    """The arguments and the task key to sign the outcome with, and the binding to expect."""
+    binding = binding_for(task_metadata)
+    key = binding.key(installation_key())
+    return cloudpickle.dumps((args, kwargs, binding, key)), binding
+
+
 def run_payload(function_bytes: bytes, call_bytes: bytes) -> bytes:
     function, sources = _load_function(function_bytes)
-    args, kwargs = cloudpickle.loads(call_bytes)
+    args, kwargs, binding, key = cloudpickle.loads(call_bytes)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         outcome = run_captured(function, args, kwargs, sources)
     outcome.stdout, outcome.stderr = out.getvalue(), err.getvalue()
-    return outcome.to_bytes()
+    return outcome.to_bytes(binding, key)

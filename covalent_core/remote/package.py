@@ -1,19 +1,15 @@
 """The task package and its outcome: the one format every remote backend ships.
 
 A package is three parts: a magic line, a JSON header (format, Python and cloudpickle
-versions, metadata, integrity tag) and a cloudpickle payload. The header is checked
-before anything is unpickled, so a corrupt, tampered or incompatible package fails
-with a message naming both versions instead of an obscure unpickling error.
-
-The integrity tag is a SHA-256 digest, or an HMAC-SHA256 when both sides share a key
-in ``COVALENT_CORE_PACKAGE_KEY`` (the key travels in the environment, never in a package).
+versions, metadata, the binding to one node's attempt, an HMAC-SHA256 tag) and a
+cloudpickle payload. The header is checked before anything is unpickled, so a corrupt,
+forged, swapped or incompatible file fails with a message saying what did not match
+instead of running whatever it holds. The keys are :mod:`covalent_core.remote.signing`'s.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -26,10 +22,19 @@ from typing import Any
 import cloudpickle
 
 from covalent_core.errors import TaskPackageError
+from covalent_core.remote.signing import (
+    KEY_ENV,
+    Binding,
+    installation_key,
+    shared_key,
+    tag,
+    verify,
+)
 from covalent_core.remote.sources import SourceMap, capture, format_exception
 
-FORMAT_VERSION = 3  # 2: outcomes carry task records (extras); 3: tasks carry source lines
-KEY_ENV = "COVALENT_CORE_PACKAGE_KEY"
+# 2: outcomes carry task records (extras); 3: tasks carry source lines, every file is
+# bound to one attempt of one node and signed with HMAC-SHA256 only.
+FORMAT_VERSION = 3
 _MAGIC = {"task": b"covalent-core task\n", "outcome": b"covalent-core outcome\n"}
 
 
@@ -47,6 +52,9 @@ class TaskPackage:
 
     ``sources`` is filled from the function when the package is written, so the far
     side's traceback can show the user's lines (see :mod:`covalent_core.remote.sources`).
+    ``metadata`` names the node (``dispatch_id``, ``node_id``, ``attempt``); the package
+    is bound to it, and so is the outcome the runner signs with the package's task key.
+    A package read by :meth:`from_bytes` keeps its ``binding`` and ``key`` for that.
     """
 
     function: Any
@@ -54,18 +62,65 @@ class TaskPackage:
     kwargs: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
     sources: SourceMap = field(default_factory=SourceMap)
+    binding: Binding | None = None
+    key: bytes = field(default=b"", repr=False)
 
     def to_bytes(self) -> bytes:
         ship_by_value(self.function)
         payload = {"function": self.function, "args": self.args, "kwargs": self.kwargs,
                    "sources": self.sources if self.sources.codes else capture(self.function)}
-        return _seal("task", payload, self.metadata)
+        binding = binding_for(self.metadata)
+        task_key = binding.key(installation_key())
+        extra = {} if shared_key() is not None else {"task_key": task_key.hex()}
+        return _seal("task", payload, self.metadata, binding, task_key, extra)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TaskPackage:
-        header, payload = _open("task", data)
-        return cls(payload["function"], payload["args"], payload["kwargs"], header["metadata"],
-                   payload["sources"])
+        """Open a package on the far side; refuse one this user's key did not sign."""
+        return SignedTask.verify(data).load()
+
+
+@dataclass(frozen=True)
+class SignedTask:
+    """A task package whose signature checked out, not yet unpickled.
+
+    The runner keeps the binding and key even when unpickling then fails (a module
+    missing on this side), so that failure still reaches the dispatcher as a signed
+    outcome.
+    """
+
+    header: dict[str, Any]
+    body: bytes
+    binding: Binding
+    key: bytes
+
+    @classmethod
+    def verify(cls, data: bytes) -> SignedTask:
+        header, body = _read_checked("task", data)
+        binding = Binding.from_header(header.get("binding"), "this task package")
+        shared = shared_key()
+        if shared is not None:
+            key = binding.key(shared)
+        elif "task_key" in header:
+            key = bytes.fromhex(str(header["task_key"]))
+        else:
+            raise TaskPackageError(
+                f"this task package was signed with a shared {KEY_ENV} and carries no key, "
+                "but that variable is not set here; set the same value on both sides"
+            )
+        verify(key, header, body, "this task package")
+        return cls(header, body, binding, key)
+
+    def load(self) -> TaskPackage:
+        payload = cloudpickle.loads(self.body)
+        return TaskPackage(payload["function"], payload["args"], payload["kwargs"],
+                           self.header["metadata"], payload["sources"], self.binding, self.key)
+
+
+def binding_for(metadata: dict[str, Any]) -> Binding:
+    """A fresh binding for one submission of the node ``metadata`` names."""
+    return Binding.new(str(metadata.get("dispatch_id", "")), int(metadata.get("node_id", 0)),
+                       int(metadata.get("attempt", 1)))
 
 
 def _installed_roots() -> tuple[str, ...]:
@@ -122,7 +177,8 @@ class Outcome:
     ended_at: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, binding: Binding, key: bytes) -> bytes:
+        """Seal with the task key of the package this outcome answers."""
         exc = self.exception
         if exc is not None:
             try:
@@ -137,15 +193,51 @@ class Outcome:
                 exception=RemoteError(f"the task's return value cannot be pickled: {pickle_exc}"),
                 traceback=traceback.format_exc(), stdout=self.stdout, stderr=self.stderr,
                 started_at=self.started_at, ended_at=self.ended_at,
-            ).to_bytes()
+            ).to_bytes(binding, key)
         payload = {**self.__dict__, "exception": exc, "value": None, "value_bytes": value_bytes}
-        return _seal("outcome", payload, {"ok": self.ok})
+        return _seal("outcome", payload, {"ok": self.ok}, binding, key)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Outcome:
-        _, payload = _open("outcome", data)
+    def from_bytes(cls, data: bytes, expect: Binding | None = None) -> Outcome:
+        """Open an outcome; refuse one not signed for the node being fetched.
+
+        ``expect`` is the exact binding of the submission (in-process executors know
+        it); without it, the task running in this context (dispatch, node, attempt)
+        is what the outcome must name: an earlier attempt of the same node is accepted
+        (a job reattached after a restart), anything else is refused.
+        """
+        header, body = _read_checked("outcome", data)
+        binding = Binding.from_header(header.get("binding"), "this outcome")
+        _check_binding(binding, expect)
+        verify(binding.key(installation_key()), header, body,
+               f"the outcome for {binding.describe()}")
+        payload = cloudpickle.loads(body)
         payload["value"] = cloudpickle.loads(payload.pop("value_bytes"))
         return cls(**payload)
+
+
+def _check_binding(binding: Binding, expect: Binding | None) -> None:
+    from covalent_core.executor.context import current_task
+
+    if expect is not None:
+        if binding != expect:
+            raise TaskPackageError(
+                f"the outcome is for {binding.describe()} (submission {binding.nonce}) but "
+                f"{expect.describe()} (submission {expect.nonce}) is fetching it: it was "
+                "swapped or replayed; it was not unpickled"
+            )
+        return
+    task = current_task()
+    if task is None:
+        return
+    if (binding.dispatch_id, binding.node_id) != (task.dispatch_id, task.node_id) or (
+        binding.attempt > task.attempt
+    ):
+        raise TaskPackageError(
+            f"the outcome is for {binding.describe()} but node {task.node_id} of dispatch "
+            f"{task.dispatch_id} (attempt {task.attempt}) is fetching it: it was swapped in "
+            "from another task; it was not unpickled"
+        )
 
 
 def run_captured(
@@ -170,21 +262,12 @@ def run_captured(
                    extras=collected())
 
 
-def _key() -> bytes | None:
-    key = os.environ.get(KEY_ENV)
-    return key.encode() if key else None
-
-
-def _tag(payload: bytes) -> dict[str, str]:
-    key = _key()
-    if key:
-        return {"alg": "hmac-sha256", "value": hmac.new(key, payload, hashlib.sha256).hexdigest()}
-    return {"alg": "sha256", "value": hashlib.sha256(payload).hexdigest()}
-
-
-def _seal(kind: str, payload: Any, metadata: dict[str, Any]) -> bytes:
+def _seal(kind: str, payload: Any, metadata: dict[str, Any], binding: Binding, key: bytes,
+          extra: dict[str, Any] | None = None) -> bytes:
     body = cloudpickle.dumps(payload)
-    header = {**versions(), "kind": kind, "metadata": metadata, "tag": _tag(body)}
+    header = {**versions(), "kind": kind, "metadata": metadata,
+              "binding": binding.to_header(), **(extra or {})}
+    header["tag"] = tag(key, header, body)
     return _MAGIC[kind] + json.dumps(header).encode() + b"\n" + body
 
 
@@ -198,29 +281,20 @@ def read_header(kind: str, data: bytes) -> tuple[dict[str, Any], bytes]:
     head, sep, body = data[len(magic):].partition(b"\n")
     if not sep:
         raise TaskPackageError(f"covalent-core {kind} has no header end; the file is truncated")
-    return json.loads(head), body
+    try:
+        header = json.loads(head)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict):
+        raise TaskPackageError(f"covalent-core {kind} has a damaged header (not a JSON object); "
+                               "the file was altered or cut short; it was not unpickled")
+    return header, body
 
 
-def _open(kind: str, data: bytes) -> tuple[dict[str, Any], Any]:
+def _read_checked(kind: str, data: bytes) -> tuple[dict[str, Any], bytes]:
     header, body = read_header(kind, data)
     check_versions(header, kind)
-    expected = header["tag"]
-    if expected["alg"] == "hmac-sha256":
-        key = _key()
-        if key is None:
-            raise TaskPackageError(
-                f"this {kind} is signed (hmac-sha256) but {KEY_ENV} is not set here; set the "
-                "same key on both sides"
-            )
-        actual = hmac.new(key, body, hashlib.sha256).hexdigest()
-    else:
-        actual = hashlib.sha256(body).hexdigest()
-    if not hmac.compare_digest(actual, expected["value"]):
-        raise TaskPackageError(
-            f"{kind} integrity check failed ({expected['alg']}): the payload was corrupted or "
-            "altered in transit; it was not unpickled"
-        )
-    return header, cloudpickle.loads(body)
+    return header, body
 
 
 def check_versions(header: dict[str, Any], kind: str = "task") -> None:

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from covalent_core.errors import TaskPackageError
-from covalent_core.remote.package import Outcome, TaskPackage, run_captured, versions
+from covalent_core.remote.package import Outcome, SignedTask, run_captured, versions
 from covalent_core.store.artifacts import write_bytes
 
 EXIT_OK = 0
@@ -39,15 +39,20 @@ def run_package(package_path: Path, outcome_path: Path, stdout: Path, stderr: Pa
     _redirect(1, stdout)
     _redirect(2, stderr)
     try:
-        task = TaskPackage.from_bytes(package_path.read_bytes())
+        signed = SignedTask.verify(package_path.read_bytes())
+    except (TaskPackageError, OSError) as exc:
+        # Nothing this side can sign: the dispatcher reports what the runner printed.
+        print(f"covalent-core runner: {package_path}: {exc}", file=sys.stderr, flush=True)
+        return EXIT_BAD_PACKAGE
+    try:
+        task = signed.load()
     except Exception as exc:
-        if not isinstance(exc, (TaskPackageError, OSError)):
-            exc = TaskPackageError(
-                f"could not unpickle the task ({type(exc).__name__}: {exc}); a module it "
-                "uses must be importable here: install it on this side"
-            )
-        print(f"covalent-core runner: {exc}", file=sys.stderr, flush=True)
-        outcome = Outcome(False, exception=exc, traceback=traceback.format_exc(),
+        error = TaskPackageError(
+            f"could not unpickle the task ({type(exc).__name__}: {exc}); a module it "
+            "uses must be importable here: install it on this side"
+        )
+        print(f"covalent-core runner: {error}", file=sys.stderr, flush=True)
+        outcome = Outcome(False, exception=error, traceback=traceback.format_exc(),
                           started_at=started, ended_at=time.time())
         code = EXIT_BAD_PACKAGE
     else:
@@ -57,7 +62,7 @@ def run_package(package_path: Path, outcome_path: Path, stdout: Path, stderr: Pa
     sys.stderr.flush()
     outcome.stdout = stdout.read_text(errors="replace")
     outcome.stderr = stderr.read_text(errors="replace")
-    write_bytes(outcome_path, outcome.to_bytes())
+    write_bytes(outcome_path, outcome.to_bytes(signed.binding, signed.key))
     return code
 
 

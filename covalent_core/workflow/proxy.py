@@ -63,6 +63,14 @@ class NodeProxy:
     def __contains__(self, item: Any) -> bool:
         self._refuse("`in` on an electron's output")
 
+    # Text of an output: without these, f"run_{out}.csv" would quietly pass the proxy's
+    # description to the task instead of the value.
+    def __format__(self, spec: str) -> str:
+        self._refuse("formatting an electron's output into text (f-string, str.format)")
+
+    def __str__(self) -> str:
+        self._refuse("str() of an electron's output")
+
     def __setattr__(self, name: str, value: Any) -> None:
         self._refuse(f"setting .{name} on an electron's output")
 

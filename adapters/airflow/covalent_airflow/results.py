@@ -21,6 +21,8 @@ from typing import Any
 
 import cloudpickle
 
+from covalent_core.remote.signing import seal_data, unseal_data
+
 REF_KEY = "__covalent_ref__"
 DEFAULT_XCOM_MAX_BYTES = 64 * 1024
 
@@ -56,10 +58,14 @@ def to_xcom(value: Any, ti: Any, *, limit: int | None = None, key: str = "") -> 
     data = cloudpickle.dumps(value)
     name = f"{ti.task_id}" + (f"_{ti.map_index}" if ti.map_index >= 0 else "")
     name += f"_{key}" if key else ""
-    path = results_path() / _safe(ti.dag_id) / _safe(ti.run_id) / f"{_safe(name)}.pkl"
+    place = f"{_safe(ti.dag_id)}/{_safe(ti.run_id)}/{_safe(name)}.pkl"
+    path = results_path() / place
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return {REF_KEY: str(path), "bytes": len(data), "type": _type_name(value)}
+    # Signed with the installation key (shared by every worker through
+    # COVALENT_CORE_PACKAGE_KEY), so a file planted in shared storage is never unpickled.
+    sealed = seal_data(place, data)
+    path.write_bytes(sealed)
+    return {REF_KEY: str(path), "place": place, "bytes": len(sealed), "type": _type_name(value)}
 
 
 def is_ref(value: Any) -> bool:
@@ -89,7 +95,7 @@ def _load(ref: dict[str, Any]) -> Any:
             "worker cannot see it); point [covalent] results_path at storage every worker "
             "reaches and run the upstream task again"
         ) from None
-    return cloudpickle.loads(data)
+    return cloudpickle.loads(unseal_data(str(ref.get("place", "")), data, ref[REF_KEY]))
 
 
 _JSON_SCALARS = (type(None), bool, int, str)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import cloudpickle
 import pytest
 from airflow.sdk import ObjectStoragePath
 from conftest import run_dag, xcom
 from covalent_airflow import results
+
+from covalent_core.errors import TaskPackageError
 
 
 def test_large_and_non_json_results_travel_as_references(jobs: Path) -> None:
@@ -51,3 +54,24 @@ def test_a_missing_stored_result_says_what_to_do() -> None:
     ObjectStoragePath(ref[results.REF_KEY]).unlink()
     with pytest.raises(FileNotFoundError, match="results_path at storage every worker reaches"):
         results.resolve(ref)
+
+
+def test_a_result_file_replaced_in_storage_is_refused(tmp_path: Path) -> None:
+    """Anyone who can write to results_path must not run code in the workers."""
+    marker = tmp_path / "pwned"
+    ref = results.to_xcom({1, 2}, _ti())
+    stored = ObjectStoragePath(ref[results.REF_KEY])
+    stored.write_bytes(cloudpickle.dumps(_Evil(str(marker))))
+    with pytest.raises(TaskPackageError, match="not a covalent-core data file"):
+        results.resolve(ref)
+    assert not marker.exists()
+
+
+class _Evil:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        import os
+
+        return (os.system, (f"touch {self.marker}",))

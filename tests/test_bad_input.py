@@ -1,0 +1,86 @@
+"""Bad input gets an error that names the field and the fix, before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+import covalent_core as ct
+from covalent_core.errors import ControlFlowError, ExecutorConfigError, NodeNotFoundError
+
+
+@pytest.mark.parametrize(("make", "typo", "meant"), [
+    (lambda: ct.executor.LocalExecutor(retires=3), "retires", "retries"),
+    (lambda: ct.executor.DaskExecutor(schedular_address="tcp://127.0.0.1:1"),
+     "schedular_address", "scheduler_address"),
+])
+def test_a_typo_d_executor_option_is_refused_with_a_suggestion(make, typo, meant):
+    with pytest.raises(ExecutorConfigError, match=f"unknown option '{typo}'") as raised:
+        make()
+    assert f"did you mean '{meant}'" in str(raised.value)
+
+
+def test_a_typo_d_option_in_the_config_file_fails_the_dispatch_before_it_runs(isolated):
+    (isolated / "covalent_core.toml").write_text("[executors.local]\nretires = 3\n")
+    from covalent_core import config
+
+    config.reload()
+    ran = isolated / "ran"
+
+    @ct.electron(executor="local")
+    def touch():
+        ran.touch()
+
+    @ct.lattice
+    def workflow():
+        return touch()
+
+    with pytest.raises(ExecutorConfigError, match="retires"):
+        ct.dispatch(workflow)()
+    assert not ran.exists()
+
+
+@pytest.mark.parametrize("use", [
+    lambda out: f"/data/run_{out}.csv",
+    lambda out: f"/data/run_{out}.csv",
+    lambda out: str(out),
+])
+def test_an_output_turned_into_text_in_a_lattice_is_explained(use):
+    @ct.electron
+    def node():
+        return 3
+
+    @ct.lattice
+    def workflow():
+        return use(node())
+
+    with pytest.raises(ControlFlowError, match="exists only when the workflow runs"):
+        ct.dispatch(workflow)()
+
+
+def test_cancel_of_a_task_the_dispatch_lacks_is_an_error():
+    @ct.electron
+    def node():
+        return 1
+
+    @ct.lattice
+    def workflow():
+        return node()
+
+    dispatch_id = ct.dispatch(workflow, disable_run=True)()
+    with pytest.raises(NodeNotFoundError, match="has no task 999; its task ids are 0 to"):
+        ct.cancel(dispatch_id, [999])
+
+
+def test_cancel_of_an_ended_dispatch_says_so():
+    @ct.electron
+    def node():
+        return 1
+
+    @ct.lattice
+    def workflow():
+        return node()
+
+    result = ct.dispatch_sync(workflow)()
+    assert result.status == "COMPLETED"
+    message = ct.cancel(result.dispatch_id)
+    assert message == f"Dispatch {result.dispatch_id} already ended COMPLETED; nothing to cancel."
