@@ -84,3 +84,21 @@ def test_cancel_of_an_ended_dispatch_says_so():
     assert result.status == "COMPLETED"
     message = ct.cancel(result.dispatch_id)
     assert message == f"Dispatch {result.dispatch_id} already ended COMPLETED; nothing to cancel."
+
+
+def test_a_task_that_crashes_its_worker_names_the_signal():
+    @ct.electron(executor="local")
+    def crash():
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    @ct.lattice
+    def workflow():
+        return crash()
+
+    result = ct.dispatch_sync(workflow)()
+    assert result.status == "FAILED"
+    error = result.get_node_result(0)["error"]
+    assert "died from signal 11 (SIGSEGV: a crash in native code" in error, error

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -17,11 +18,31 @@ from typing import Any
 
 import pebble
 
+from covalent_core.errors import TaskFailure
 from covalent_core.executor.base import AsyncBaseExecutor
 from covalent_core.executor.worker import pack_call, pickle_function, run_payload
 from covalent_core.remote.package import Outcome
 
 executor_plugin_name = "LocalExecutor"
+
+
+def _died(exitcode: int | None) -> str:
+    """Why a worker process ended before it answered, in words a user can act on."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "an unknown signal"
+        why = {
+            "SIGSEGV": "a crash in native code (a C extension or a library it loads)",
+            "SIGBUS": "a crash in native code (a C extension or a library it loads)",
+            "SIGKILL": "killed from outside, often by the kernel for using too much memory",
+            "SIGABRT": "aborted by native code (a failed assertion in a C library)",
+        }.get(name, "a signal sent to it")
+        return (f"the worker process running this task died from signal {-exitcode} ({name}: "
+                f"{why}) before it returned; what it printed was lost with it")
+    return (f"the worker process running this task exited with code {exitcode} before it "
+            "returned (os._exit or sys.exit in native code); what it printed was lost with it")
 
 _pool: pebble.ProcessPool | None = None
 _pool_lock = threading.Lock()
@@ -75,5 +96,7 @@ class LocalExecutor(AsyncBaseExecutor):
         except asyncio.CancelledError:
             future.cancel()  # pebble terminates the worker running it
             raise
+        except pebble.ProcessExpired as exc:
+            raise TaskFailure(_died(exc.exitcode)) from None
         return self._deliver(Outcome.from_bytes(data, binding))
 
