@@ -271,3 +271,26 @@ def test_redispatch_with_replaced_electron_reuses_unchanged_nodes(tmp_path):
 
     third = ct.get_result(ct.redispatch(first.dispatch_id)(5), wait=True)
     assert third.result == 51 and third.inputs["args"] == [5]
+
+
+def test_a_large_argument_is_stored_once(tmp_path):
+    """The graph keeps the inputs beside the parameter nodes: one copy on disk, not three."""
+    big = b"x" * (20 * 1024 * 1024)
+
+    @ct.electron
+    def size(data):
+        return len(data)
+
+    @ct.lattice
+    def workflow(data):
+        return size(data)
+
+    dispatch_id = ct.dispatch(workflow, disable_run=True)(big)
+    result = ct.get_result(dispatch_id)
+    stored = sum(f.stat().st_size for f in Path(result.results_dir).iterdir())
+    assert len(big) < stored < 1.1 * len(big)
+    assert result.inputs["args"] == [big]
+    (param,) = [n for n in result.get_all_node_results() if n["node_id"] != 0]
+    assert param["output"] == big
+    assert ct.redispatch(dispatch_id)() == dispatch_id
+    assert ct.get_result(dispatch_id, wait=True, timeout=60).result == len(big)

@@ -12,7 +12,7 @@ from covalent_core.dispatcher import prepare as prep
 from covalent_core.dispatcher.runtime import current_runtime, runtime
 from covalent_core.errors import DispatchActiveError, NodeNotFoundError, WorkflowDefinitionError
 from covalent_core.processes import is_running
-from covalent_core.store import artifacts, get_store
+from covalent_core.store import get_store
 from covalent_core.store.result import Result
 from covalent_core.store.status import Status
 
@@ -193,7 +193,7 @@ def redispatch(
                 "cannot be run with new arguments; dispatch the lattice again instead"
             )
         if not fresh_inputs:
-            inputs = artifacts.read(result._dir / artifacts.INPUTS)
+            inputs = result.inputs
             args, kwargs = tuple(inputs["args"]), inputs["kwargs"]
         prepared = prep.prepare(
             lattice, args, kwargs, replace_electrons=replace_electrons,

@@ -22,7 +22,6 @@ from covalent_core.errors import UnpicklableInputError, WorkflowDefinitionError
 from covalent_core.executor.spec import Resolver, spec_of
 from covalent_core.store import artifacts, get_store
 from covalent_core.store.database import Store
-from covalent_core.store.result import PARAMETERS
 from covalent_core.store.status import Status
 from covalent_core.workflow import graph as g
 from covalent_core.workflow.electron import Electron
@@ -75,7 +74,7 @@ def prepare(
     graph = lattice.build_graph(*args, **kwargs)
     if replace_electrons:
         _replace(graph, replace_electrons)
-    parameters = {n.node_id: n.value for n in graph if n.kind == g.PARAMETER}
+    graph.inputs = {"args": list(args), "kwargs": dict(kwargs)}
     try:
         graph_bytes = cloudpickle.dumps(graph)
     except Exception:
@@ -96,8 +95,6 @@ def prepare(
     results_dir.mkdir(parents=True, exist_ok=True)
     artifacts.write_bytes(results_dir / artifacts.GRAPH,
                           artifacts.seal(results_dir / artifacts.GRAPH, graph_bytes))
-    artifacts.write(results_dir / PARAMETERS, parameters)
-    artifacts.write(results_dir / artifacts.INPUTS, {"args": list(args), "kwargs": dict(kwargs)})
     try:
         artifacts.write(results_dir / LATTICE, lattice)
     except Exception:

@@ -20,8 +20,7 @@ import cloudpickle
 
 from covalent_core.remote.signing import seal_data, unseal_data
 
-GRAPH = "graph.pkl"
-INPUTS = "inputs.pkl"
+GRAPH = "graph.pkl"  # the TransportGraph, with the dispatch's inputs and parameter values
 RESULT = "result.pkl"
 
 

@@ -14,8 +14,6 @@ from typing import Any
 from covalent_core.store import artifacts
 from covalent_core.store.status import Status
 
-PARAMETERS = "parameters.pkl"
-
 
 def _dt(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
@@ -77,14 +75,20 @@ class Result:
         return artifacts.read(path) if self.status == Status.COMPLETED and path.exists() else None
 
     @cached_property
+    def _graph(self) -> Any:
+        """The stored graph; it also holds the inputs and the parameter values."""
+        path = self._dir / artifacts.GRAPH
+        return artifacts.read(path) if path.exists() else None
+
+    @cached_property
     def inputs(self) -> dict[str, Any]:
-        path = self._dir / artifacts.INPUTS
-        return artifacts.read(path) if path.exists() else {"args": [], "kwargs": {}}
+        graph = self._graph
+        return graph.inputs if graph is not None else {"args": [], "kwargs": {}}
 
     @cached_property
     def _parameters(self) -> dict[int, Any]:
-        path = self._dir / PARAMETERS
-        return artifacts.read(path) if path.exists() else {}
+        graph = self._graph
+        return graph.parameters if graph is not None else {}
 
     @cached_property
     def lattice(self) -> Any:

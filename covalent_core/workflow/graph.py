@@ -73,12 +73,20 @@ class Ref:
 
 
 class TransportGraph:
+    """The traced workflow: nodes, edges, the output template, and the inputs it was traced
+    with (``inputs``: ``{"args": [...], "kwargs": {...}}``).
+
+    The inputs live here, beside the parameter nodes built from them, so a stored dispatch
+    pickles each argument once however many places refer to it.
+    """
+
     def __init__(self, name: str, lattice_options: dict[str, Any] | None = None) -> None:
         self.name = name
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
         self.output_template: Any = None
         self.lattice_options = lattice_options or {}
+        self.inputs: dict[str, Any] = {"args": [], "kwargs": {}}
         self._parents: dict[int, list[Edge]] = {}
         self._children: dict[int, list[int]] = {}
         # Live executor instances given at trace time, keyed by id(); never persisted.
@@ -92,6 +100,11 @@ class TransportGraph:
         state["executor_instances"] = {}
         state["_specs"] = {}
         return state
+
+    @property
+    def parameters(self) -> dict[int, Any]:
+        """The value of every parameter node, by node id."""
+        return {n.node_id: n.value for n in self.nodes if n.kind == PARAMETER}
 
     # -- building ---------------------------------------------------------------
     def _add(self, node: Node) -> int:
