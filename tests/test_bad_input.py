@@ -102,3 +102,24 @@ def test_a_task_that_crashes_its_worker_names_the_signal():
     assert result.status == "FAILED"
     error = result.get_node_result(0)["error"]
     assert "died from signal 11 (SIGSEGV: a crash in native code" in error, error
+
+
+def test_a_lattice_calling_itself_as_a_sublattice_stops_with_a_clear_error():
+    from covalent_core.dispatcher.prepare import MAX_SUBLATTICE_DEPTH
+    from covalent_core.store import get_store
+
+    @ct.lattice
+    def forever(n):
+        return ct.electron(forever)(n + 1)
+
+    result = ct.dispatch_sync(forever)(0)
+    assert result.status == "FAILED"
+    deepest = get_store().list_dispatches(limit=1000, roots_only=False)
+    assert len(deepest) == MAX_SUBLATTICE_DEPTH
+    errors = [_node_errors(d["dispatch_id"]) for d in deepest]
+    assert any("calls itself as a sublattice" in e and "never ends" in e for e in errors), errors
+
+
+def _node_errors(dispatch_id):
+    result = ct.get_result(dispatch_id)
+    return " ".join(str(n["error"]) for n in result.get_all_node_results())

@@ -28,6 +28,9 @@ from covalent_core.workflow.electron import Electron
 from covalent_core.workflow.lattice import Lattice
 
 LATTICE = "lattice.pkl"
+#: How deep sublattices may nest: far beyond real workflows, near enough to stop a
+#: lattice that calls itself before it has made thousands of dispatches.
+MAX_SUBLATTICE_DEPTH = 20
 
 
 @dataclass
@@ -71,6 +74,8 @@ def prepare(
     reuse_from: str | None = None,
 ) -> Prepared:
     lattice = as_lattice(lattice)
+    if parent is not None:
+        _check_depth(lattice, parent[0])
     graph = lattice.build_graph(*args, **kwargs)
     if replace_electrons:
         _replace(graph, replace_electrons)
@@ -134,6 +139,22 @@ def prepare(
     if prior:
         store.update_nodes(dispatch_id, list(prior), started_at=now)
     return Prepared(dispatch_id, graph, resolver, results_dir, root, prior)
+
+
+def _check_depth(lattice: Any, parent_id: str) -> None:
+    """Refuse a sublattice nested deeper than MAX_SUBLATTICE_DEPTH (a lattice calling itself)."""
+    store = get_store()
+    chain = [store.get_dispatch(parent_id)]
+    while chain[-1]["parent_dispatch_id"] and len(chain) <= MAX_SUBLATTICE_DEPTH:
+        chain.append(store.get_dispatch(chain[-1]["parent_dispatch_id"]))
+    if len(chain) >= MAX_SUBLATTICE_DEPTH:
+        names = " -> ".join(r["name"] for r in reversed(chain[-5:]))
+        raise WorkflowDefinitionError(
+            f"sublattice {lattice.name!r} would be nested {len(chain)} deep ({names} -> ...): "
+            "a lattice that calls itself as a sublattice, directly or through others, never "
+            f"ends. Stop the recursion on an input, or nest at most {MAX_SUBLATTICE_DEPTH} "
+            "deep."
+        )
 
 
 def load(dispatch_id: str) -> Prepared:
