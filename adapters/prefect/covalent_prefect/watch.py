@@ -28,16 +28,18 @@ POLL_SECONDS = float(os.environ.get("COVALENT_PREFECT_CANCEL_POLL", "2"))
 _calls: dict[UUID, RemoteCall] = {}
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+#: The newest caller's context: it carries Prefect's settings (which API to ask). A
+#: thread that outlives one flow must not keep asking with the first flow's context.
+_context: contextvars.Context | None = None
 
 
 def register(call: RemoteCall) -> None:
-    global _thread
+    global _thread, _context
     with _lock:
         _calls[call.task_run_id] = call
+        _context = contextvars.copy_context()
         if _thread is None:
-            # The caller's context carries Prefect's settings (which API to ask).
-            context = contextvars.copy_context()
-            _thread = threading.Thread(target=context.run, args=(_watch,), daemon=True,
+            _thread = threading.Thread(target=_watch, daemon=True,
                                        name="covalent-prefect-cancel-watch")
             _thread.start()
 
@@ -62,8 +64,10 @@ def _watch() -> None:
             if not calls:
                 _thread = None
                 return
+            context = _context
         try:
-            doomed = _cancelled(calls)
+            assert context is not None  # set by register before the thread starts
+            doomed = context.copy().run(_cancelled, calls)
         except Exception as exc:  # the API is down: jobs keep running, try next round
             log.debug("reading task run states failed: %s", exc)
             continue
