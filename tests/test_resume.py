@@ -152,3 +152,74 @@ def test_resume_keeps_whole_outputs_a_crash_left_unrecorded(tmp_path):
     assert result.result == 10
     assert not (marks / "step-0").exists()  # its whole output was kept
     assert (marks / "step-1").exists()  # its cut output was discarded and the node re-run
+
+
+LAUNCH_SCRIPT = textwrap.dedent("""
+    import asyncio, sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    import covalent_core as ct
+    from support.process_executor import ProcessExecutor
+
+    marks = Path({marks!r})
+
+    class CrashWindow(ProcessExecutor):
+        '''Holds the dispatcher {where} the launch, so the test can kill it there.'''
+
+        async def submit(self, task):
+            first = not (marks / "resumed").exists()
+            if first and {where!r} == "before":
+                (marks / "at-launch").touch()
+                await asyncio.sleep(60)
+            handle = await super().submit(task)
+            if first and {where!r} == "after":
+                (marks / "at-launch").touch()
+                await asyncio.sleep(60)
+            return handle
+
+    @ct.electron(executor=CrashWindow(workdir={jobs!r}, poll_freq=0.1))
+    def once(x):
+        import time
+        with open(marks / "runs", "a") as fh:
+            fh.write("run\\n")
+        time.sleep(1)
+        return x * 2
+
+    @ct.lattice
+    def workflow(x):
+        return once(x)
+
+    print(ct.dispatch(workflow)(21), flush=True)
+    time.sleep(120)
+""")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_kill_at_the_launch_moment_never_runs_the_job_twice(tmp_path, where):
+    """The job's name is committed before its launch; a resume finds the job by it."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    script = tmp_path / "dispatcher.py"
+    script.write_text(LAUNCH_SCRIPT.format(tests=str(Path(__file__).parent), marks=str(marks),
+                                           jobs=str(tmp_path / "jobs"), where=where))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        dispatch_id = proc.stdout.readline().strip()
+        deadline = time.monotonic() + 60
+        while not (marks / "at-launch").exists():
+            assert time.monotonic() < deadline, "the launch never began"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    pending = ct.get_result(dispatch_id).get_node_result(0)["job_handle"]
+    assert set(pending) == {"covalent_pending_job"}  # named before the launch, no handle yet
+
+    (marks / "resumed").touch()
+    ct.redispatch(dispatch_id)()
+    result = ct.get_result(dispatch_id, wait=True, timeout=90)
+    assert result.status == "COMPLETED", result.error
+    assert result.result == 42
+    assert _runs(marks, "runs") == 1
+    assert len(list((tmp_path / "jobs").iterdir())) == 1  # one job in all

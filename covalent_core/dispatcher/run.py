@@ -199,17 +199,27 @@ class DispatchRun:
             artifacts.write_output(path, data)
         self.store.update_many(self.dispatch_id, writes)
 
-    def _record_handle(self, nid: int, handle: Any) -> None:
-        """Job handles arrive from executor code on the loop or on a worker thread."""
+    def _record_handle(self, nid: int, handle: Any, now: bool = False
+                       ) -> concurrent.futures.Future[None] | None:
+        """Job handles arrive from executor code on the loop or on a worker thread.
+
+        With ``now`` the handle is committed at once rather than with the loop's next
+        batch, and the returned future completes when it is: a launch that waits for it
+        cannot be lost to a crash (see ``RemoteExecutor.find_job``).
+        """
         assert self._loop is not None
         try:
             on_loop = asyncio.get_running_loop() is self._loop
         except RuntimeError:
             on_loop = False
-        if on_loop:
-            self._write(nid, job_handle=handle)
-        else:
+        if not on_loop:
             self.store.update_node(self.dispatch_id, nid, job_handle=handle)
+            return None
+        self._write(nid, job_handle=handle)
+        if not now:
+            return None
+        self._flush()
+        return self._last_flush
 
     def _complete(self, nid: int, value: Any, **fields: Any) -> bool:
         try:
@@ -281,7 +291,8 @@ class DispatchRun:
                 dispatch_id=self.dispatch_id, node_id=nid, node_name=node.name,
                 results_dir=str(self.results_root),
                 on_job_handle=functools.partial(self._record_handle, nid),
-                previous_handle=previous,
+                on_job_handle_now=functools.partial(self._record_handle, nid, now=True),
+                previous_handle=previous, attempt=attempts,
             )
             self.contexts[nid] = ctx
             self._set(nid, Status.RUNNING, started_at=time.time(), attempts=attempts,

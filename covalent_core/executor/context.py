@@ -7,6 +7,8 @@ ContextVar the dispatcher sets around each task.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -20,12 +22,24 @@ class TaskContext:
     node_id: int
     node_name: str
     results_dir: str
-    on_job_handle: Callable[[Any], None] = lambda handle: None
+    on_job_handle: Callable[[Any], Any] = lambda handle: None
+    #: Stores a job handle at once; may return a future that completes when it is on disk.
+    on_job_handle_now: Callable[[Any], concurrent.futures.Future[Any] | None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     previous_handle: Any = None
     job_handle: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     attempt: int = 1  # counts every run of the node, across retries and resumes
+
+    async def record_handle_durably(self, handle: Any) -> None:
+        """Store ``handle`` and wait until it is committed: what a launch must not outrun."""
+        self.job_handle = handle
+        if self.on_job_handle_now is None:
+            self.on_job_handle(handle)
+            return
+        written = self.on_job_handle_now(handle)
+        if written is not None:
+            await asyncio.wrap_future(written)
 
     @property
     def task_metadata(self) -> dict[str, Any]:

@@ -35,7 +35,8 @@ def make_context(
     node_id: int,
     node_name: str,
     results_dir: str,
-    on_job_handle: Callable[[Any], None] | None = None,
+    on_job_handle: Callable[[Any], Any] | None = None,
+    on_job_handle_now: Callable[[Any], Any] | None = None,
     previous_handle: Any = None,
     cancel_event: threading.Event | None = None,
     attempt: int = 1,
@@ -46,6 +47,7 @@ def make_context(
         cancel_event=cancel_event or threading.Event(),
         previous_handle=previous_handle,
         attempt=attempt,
+        on_job_handle_now=on_job_handle_now,
     )
 
 

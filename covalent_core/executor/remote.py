@@ -47,6 +47,8 @@ class JobState:
 
 
 Handle = dict[str, Any]
+#: Key of the handle recorded before a launch: it names the job about to be submitted.
+PENDING_JOB = "covalent_pending_job"
 _late_stops: set[asyncio.Future[None]] = set()
 
 
@@ -73,6 +75,21 @@ class RemoteExecutor(AsyncBaseExecutor):
     @abstractmethod
     async def cancel_job(self, handle: Handle) -> None:
         """Stop the job on the backend."""
+
+    async def find_job(self, name: str) -> Handle | None:
+        """The handle of the job submitted as ``name`` (``TaskPackage.job_name``), if any.
+
+        A plugin whose ``submit`` names the job ``task.job_name`` (a job directory, a
+        Slurm job name, a cloud job id) and can look it up implements this; the
+        dispatcher then records the name before every launch, and a resume after a crash
+        at the launch moment reattaches to the job instead of starting a second one. The
+        default cannot look jobs up: such a task is submitted again.
+        """
+        return None
+
+    @property
+    def finds_jobs(self) -> bool:
+        return type(self).find_job is not RemoteExecutor.find_job
 
     async def cancel(self, task_metadata: dict[str, Any], job_handle: Any) -> bool:
         if job_handle is None:
@@ -118,6 +135,13 @@ class RemoteExecutor(AsyncBaseExecutor):
     ) -> Any:
         task = current_task()
         handle = task.previous_handle if task is not None else None
+        if handle is not None and PENDING_JOB in handle:
+            # The dispatcher stopped between naming a job and learning its handle.
+            name = str(handle[PENDING_JOB])
+            handle = await self.find_job(name)
+            log.info("node %s: job %s %s", task_metadata.get("node_id"), name,
+                     f"was launched; reattaching to {handle}" if handle else
+                     "was never launched; submitting it now")
         if handle is not None:
             state = (await self.poll([handle]))[0]
             if state.status == LOST or (state.status == FAILED and state.retryable):
@@ -126,12 +150,15 @@ class RemoteExecutor(AsyncBaseExecutor):
                 handle = None
             else:
                 await self.set_job_handle(handle)
-        package = None
         for attempt in range(self.resubmit_limit + 1):
             if handle is None:
                 if await self.get_cancel_requested():
                     raise TaskCancelledError("cancelled before submission")
-                package = package or TaskPackage(function, args, kwargs, _safe(task_metadata))
+                # A new package (and job name) per submission: a lost job that comes back
+                # later cannot be mistaken for its replacement.
+                package = TaskPackage(function, args, kwargs, _safe(task_metadata))
+                if self.finds_jobs and task is not None:
+                    await task.record_handle_durably({PENDING_JOB: package.job_name})
                 handle = await self._submit_or_stop_late(package)
                 await self.set_job_handle(handle)
             state = await self.wait_for_job(handle)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import sysconfig
 import time
@@ -62,14 +63,28 @@ class TaskPackage:
     kwargs: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
     sources: SourceMap = field(default_factory=SourceMap)
-    binding: Binding | None = None
+    binding: Binding = field(default=None)  # type: ignore[assignment]  # set in __post_init__
     key: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.binding is None:
+            self.binding = binding_for(self.metadata)
+
+    @property
+    def job_name(self) -> str:
+        """A name for this submission's job, unique and safe as a file or job name.
+
+        Plugins that name their jobs with it can find a job again by name after a crash
+        (``RemoteExecutor.find_job``).
+        """
+        dispatch = re.sub(r"[^A-Za-z0-9_.-]", "_", self.binding.dispatch_id)[:36]
+        return f"{dispatch}-{self.binding.node_id}-{self.binding.nonce[:12]}"
 
     def to_bytes(self) -> bytes:
         ship_by_value(self.function)
         payload = {"function": self.function, "args": self.args, "kwargs": self.kwargs,
                    "sources": self.sources if self.sources.codes else capture(self.function)}
-        binding = binding_for(self.metadata)
+        binding = self.binding
         task_key = binding.key(installation_key())
         extra = {} if shared_key() is not None else {"task_key": task_key.hex()}
         return _seal("task", payload, self.metadata, binding, task_key, extra)

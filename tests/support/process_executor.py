@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +55,30 @@ class ProcessExecutor(RemoteExecutor):
 
     async def submit(self, task: TaskPackage) -> Handle:
         self._submits += 1
-        job = Path(self.workdir) / uuid.uuid4().hex
+        job = Path(self.workdir) / task.job_name  # the job is found by this name after a crash
         job.mkdir(parents=True)
         (job / "task.pkg").write_bytes(task.to_bytes())
         runner = (
+            "echo $$ > pid.tmp && mv pid.tmp pid; "
             f"{sys.executable} -m covalent_core.remote run task.pkg outcome.pkg "
             "--stdout stdout.txt --stderr stderr.txt; echo $? > exit_code"
         )
-        proc = subprocess.Popen(["sh", "-c", runner], cwd=job, start_new_session=True)
+        # Nothing inherited: a job must not hold its submitter's terminal or pipes open.
+        proc = subprocess.Popen(["sh", "-c", runner], cwd=job, start_new_session=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         self.__dict__.setdefault("_procs", {})[proc.pid] = proc
         return {"dir": str(job), "pid": proc.pid}
+
+    async def find_job(self, name: str) -> Handle | None:
+        job = Path(self.workdir) / name
+        if not (job / "task.pkg").exists():
+            return None  # never launched: submitting it now runs it once
+        for _ in range(200):  # launched: its shell writes the pid at once
+            if (job / "pid").exists():
+                return {"dir": str(job), "pid": int((job / "pid").read_text())}
+            await asyncio.sleep(0.01)
+        return None
 
     async def poll(self, handles: list[Handle]) -> list[JobState]:
         self._poll_calls += 1
