@@ -4,12 +4,16 @@ Nodes start the moment their last parent completes. Inline nodes (parameters,
 collections, indexing, operators) are evaluated on the loop without a task; electrons
 go to their executor, sync ones on a thread. Every state change is written to the
 store before anything depends on it, so a crash loses at most the nodes in flight.
+A failure of the dispatcher itself (a store write that fails, a bug) starts no more
+nodes and ends the dispatch FAILED with its cause; it never leaves it RUNNING.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import errno
 import functools
 import json
 import logging
@@ -36,7 +40,7 @@ from covalent_core.executor.invoke import invoke, make_context
 from covalent_core.executor.spec import Resolver
 from covalent_core.remote.call import wrap
 from covalent_core.store import artifacts
-from covalent_core.store.database import Store
+from covalent_core.store.database import Store, encode_handle
 from covalent_core.store.status import Status
 from covalent_core.workflow import graph as g
 
@@ -74,17 +78,32 @@ class DispatchRun:
         self.cancelled_nodes: set[int] = set()
         self.failed: list[int] = []
         self.errors: dict[int, str] = {}
+        self.crash: str | None = None  # why the dispatcher itself failed, if it did
         self.running = 0
         self._done: asyncio.Event | None = None
         self._poke: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writes: dict[int, dict[str, Any]] = {}
-        self._files: list[tuple[Path, bytes]] = []
+        self._files: list[tuple[int, Path, bytes]] = []
         self._cancellers: set[asyncio.Future[None]] = set()
-        self._last_flush: concurrent.futures.Future[None] | None = None
+        self._last_flush: concurrent.futures.Future[dict[int, str]] | None = None
 
     # -- the run ------------------------------------------------------------------
     async def run(self) -> Status:
+        """Run the graph to its end and record how the dispatch ended.
+
+        Whatever fails in the dispatcher, the dispatch ends FAILED with the cause as its
+        error (as long as the store can still take that one write), never RUNNING.
+        """
+        try:
+            return await self._run()
+        except Exception as exc:
+            log.exception("the dispatcher failed running %s", self.dispatch_id)
+            return await asyncio.to_thread(
+                self._end, Status.FAILED, f"the dispatcher failed: {type(exc).__name__}: {exc}"
+            )
+
+    async def _run(self) -> Status:
         self._done = asyncio.Event()
         self._poke = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -119,7 +138,9 @@ class DispatchRun:
             watcher.cancel()
             self._flush()
             if self._last_flush is not None:
-                await asyncio.wrap_future(self._last_flush)
+                # _persisted has already seen the result: it was scheduled before this wakes.
+                with contextlib.suppress(Exception):
+                    await asyncio.wrap_future(self._last_flush)
         return await asyncio.to_thread(self._finalize)
 
     def _reset_interrupted(self) -> None:
@@ -137,6 +158,8 @@ class DispatchRun:
             if self._is_cancelled(nid):
                 self._set(nid, Status.CANCELLED, ended_at=time.time())
                 continue
+            if self.crash is not None:
+                continue  # left NEW_OBJECT: a resume runs it
             if node.inline:
                 try:
                     value = self._eval_inline(node)
@@ -189,25 +212,79 @@ class DispatchRun:
 
     def _flush(self) -> None:
         if self._writes:
+            loop = self._loop
+            assert loop is not None
             writes, self._writes = self._writes, {}
             files, self._files = self._files, []
             # One writer thread keeps files and commits in order and off the event loop.
             self._last_flush = _WRITER.submit(self._persist, files, writes)
+            self._last_flush.add_done_callback(
+                lambda flush: loop.call_soon_threadsafe(self._persisted, flush)
+            )
 
-    def _persist(self, files: list[tuple[Path, bytes]], writes: dict[int, dict[str, Any]]) -> None:
-        for path, data in files:
-            artifacts.write_output(path, data)
+    def _persist(
+        self, files: list[tuple[int, Path, bytes]], writes: dict[int, dict[str, Any]]
+    ) -> dict[int, str]:
+        """Write outputs, then commit the batch; returns the nodes whose output was lost.
+
+        A node whose output cannot be written is committed FAILED instead of COMPLETED
+        (and its partial file removed, which also gives a full disk its space back), so the
+        rest of the batch still commits. A failed commit raises.
+        """
+        lost: dict[int, str] = {}
+        for nid, path, data in files:
+            try:
+                artifacts.write_output(path, data)
+            except Exception as exc:
+                path.unlink(missing_ok=True)
+                lost[nid] = _write_error(exc, path)
+                writes[nid] = {**writes.get(nid, {}), "status": Status.FAILED.value,
+                               "has_output": 0, "error": lost[nid], "traceback": ""}
         self.store.update_many(self.dispatch_id, writes)
+        return lost
+
+    def _persisted(self, flush: concurrent.futures.Future[dict[int, str]]) -> None:
+        """On the loop after each writer job: a store write that failed fails the dispatch."""
+        try:
+            lost = flush.result()
+        except Exception as exc:
+            self._halt(f"storing node states in {self.store.path} failed: "
+                       f"{type(exc).__name__}: {exc}")
+            return
+        for nid, error in lost.items():
+            self.status[nid] = Status.FAILED
+            self._note_failure(nid, error)
+        if lost:
+            self._halt("a node's output could not be stored")
+
+    def _halt(self, error: str) -> None:
+        """The dispatcher failed: start no more nodes; the dispatch ends FAILED with ``error``.
+
+        Nodes already running finish, so what they compute is kept where the store allows.
+        """
+        if self.crash is None:
+            self.crash = error
+            log.error("dispatch %s stops starting nodes: %s", self.dispatch_id, error)
 
     def _record_handle(self, nid: int, handle: Any, now: bool = False
-                       ) -> concurrent.futures.Future[None] | None:
+                       ) -> concurrent.futures.Future[dict[int, str]] | None:
         """Job handles arrive from executor code on the loop or on a worker thread.
+
+        A handle JSON cannot hold raises to the executor, which fails its node.
 
         With ``now`` the handle is committed at once rather than with the loop's next
         batch, and the returned future completes when it is: a launch that waits for it
         cannot be lost to a crash (see ``RemoteExecutor.find_job``).
         """
         assert self._loop is not None
+        try:
+            encode_handle(handle)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"executor {type(self.executors.get(nid)).__name__} set a job handle that "
+                f"cannot be stored ({exc}); job handles must be JSON: str, int, float, bool or "
+                "None, and lists and dicts of them"
+            ) from None
         try:
             on_loop = asyncio.get_running_loop() is self._loop
         except RuntimeError:
@@ -234,14 +311,17 @@ class DispatchRun:
             return False
         self.outputs[nid] = value
         # The file is written before the status, in the same writer job (see _flush).
-        self._files.append((self.results_dir / artifacts.node_output_name(nid), data))
+        self._files.append((nid, self.results_dir / artifacts.node_output_name(nid), data))
         self._set(nid, Status.COMPLETED, ended_at=time.time(), has_output=1, **fields)
         return True
 
     def _fail(self, nid: int, error: str, tb: str = "", **fields: Any) -> None:
+        self._set(nid, Status.FAILED, ended_at=time.time(), error=error, traceback=tb, **fields)
+        self._note_failure(nid, error)
+
+    def _note_failure(self, nid: int, error: str) -> None:
         self.failed.append(nid)
         self.errors[nid] = error
-        self._set(nid, Status.FAILED, ended_at=time.time(), error=error, traceback=tb, **fields)
         log.info("node %s(%d) of %s failed: %s", self.graph.nodes[nid].name, nid,
                  self.dispatch_id, error)
 
@@ -308,7 +388,7 @@ class DispatchRun:
                 self._set(nid, Status.CANCELLED, ended_at=time.time(),
                           stdout=outcome.stdout, stderr=outcome.stderr)
                 return
-            if attempt < retries:
+            if attempt < retries and self.crash is None:
                 delay = min(backoff * 2**attempt, settings().dispatcher.retry_backoff_max)
                 log.info("node %s(%d) failed (%s); retry %d/%d in %.1fs", node.name, nid,
                          outcome.error, attempt + 1, retries, delay)
@@ -452,22 +532,28 @@ class DispatchRun:
                 self.store.update_nodes(self.dispatch_id, leftover,
                                         status=Status.CANCELLED.value, ended_at=now)
         self.store.clear_cancel_requests(self.dispatch_id)
-        if self.failed:
+        if self.failed or self.crash:
             names = "; ".join(
                 f"{self.graph.nodes[n].name}({n}): {_first_line(self.errors.get(n, ''))}"
                 for n in self.failed
             )
-            return self._end(Status.FAILED, f"{len(self.failed)} node(s) failed: {names}")
+            failed = f"{len(self.failed)} node(s) failed: {names}" if self.failed else None
+            return self._end(Status.FAILED, "; ".join(filter(None, [self.crash, failed])))
         if cancelled or any(s is not Status.COMPLETED for s in self.status.values()):
             return self._end(Status.CANCELLED, "cancelled on request")
         try:
             refs = g.template_refs(self.graph.output_template)
             value = g.from_template(self.graph.output_template,
                                     {r: self._output(r) for r in refs})
-            artifacts.write(self.results_dir / artifacts.RESULT, value)
         except Exception as exc:
             return self._end(Status.FAILED, f"post-processing the lattice's return value failed:"
                                             f" {type(exc).__name__}: {exc}")
+        path = self.results_dir / artifacts.RESULT
+        try:
+            artifacts.write(path, value)
+        except Exception as exc:
+            return self._end(Status.FAILED, f"the result could not be stored: "
+                                            f"{_write_error(exc, path)}")
         return self._end(Status.COMPLETED, None)
 
     def _end(self, status: Status, error: str | None) -> Status:
@@ -494,6 +580,14 @@ class _Failure:
 class _Cancelled:
     def __init__(self, stdout: str = "", stderr: str = "") -> None:
         self.stdout, self.stderr = stdout, stderr
+
+
+def _write_error(exc: Exception, path: Path) -> str:
+    """What went wrong writing ``path``; a full disk is named as such, with the fix."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return (f"no space left on device writing {path}: free space on that disk or set "
+                "dispatcher.data_dir (or dispatcher.results_dir, for outputs) elsewhere")
+    return f"writing {path} failed: {type(exc).__name__}: {exc}"
 
 
 def _first_line(text: str) -> str:

@@ -32,11 +32,14 @@ class TaskContext:
     attempt: int = 1  # counts every run of the node, across retries and resumes
 
     async def record_handle_durably(self, handle: Any) -> None:
-        """Store ``handle`` and wait until it is committed: what a launch must not outrun."""
-        self.job_handle = handle
+        """Store ``handle`` and wait until it is committed: what a launch must not outrun.
+
+        Only the dispatcher can promise that (``on_job_handle_now``); front ends that
+        keep handles their own way are not given a handle they could not keep.
+        """
         if self.on_job_handle_now is None:
-            self.on_job_handle(handle)
             return
+        self.job_handle = handle
         written = self.on_job_handle_now(handle)
         if written is not None:
             await asyncio.wrap_future(written)

@@ -159,7 +159,13 @@ class RemoteExecutor(AsyncBaseExecutor):
                 package = TaskPackage(function, args, kwargs, _safe(task_metadata))
                 if self.finds_jobs and task is not None:
                     await task.record_handle_durably({PENDING_JOB: package.job_name})
-                handle = await self._submit_or_stop_late(package)
+                try:
+                    handle = await self._submit_or_stop_late(package)
+                except BaseException:
+                    # Failed or cancelled here, not crashed: a job that starts anyway is
+                    # stopped by _stop_late, so there is nothing left to find on resume.
+                    await self.set_job_handle(None)
+                    raise
                 await self.set_job_handle(handle)
             state = await self.wait_for_job(handle)
             if state.status == CANCELLED:

@@ -129,7 +129,7 @@ class Store:
     def update_node(self, dispatch_id: str, node_id: int, **fields: Any) -> None:
         _check(fields, NODE_FIELDS)
         if "job_handle" in fields and fields["job_handle"] is not None:
-            fields["job_handle"] = json.dumps(fields["job_handle"])
+            fields["job_handle"] = encode_handle(fields["job_handle"])
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._conn().execute(
             f"UPDATE nodes SET {sets} WHERE dispatch_id = ? AND node_id = ?",
@@ -142,7 +142,7 @@ class Store:
         for node_id, fields in changes.items():
             _check(fields, NODE_FIELDS)
             if fields.get("job_handle") is not None:
-                fields = {**fields, "job_handle": json.dumps(fields["job_handle"])}
+                fields = {**fields, "job_handle": encode_handle(fields["job_handle"])}
             cols = tuple(sorted(fields))
             groups.setdefault(cols, []).append(
                 (*(fields[c] for c in cols), dispatch_id, node_id)
@@ -215,6 +215,15 @@ class Store:
 
     def clear_cancel_requests(self, dispatch_id: str) -> None:
         self._conn().execute("DELETE FROM cancel_requests WHERE dispatch_id = ?", (dispatch_id,))
+
+
+def encode_handle(handle: Any) -> str:
+    """A job handle as the store keeps it: JSON text.
+
+    Raises TypeError (or ValueError, for a circular one) when JSON cannot hold it; the
+    dispatcher checks every handle with this before it queues the write.
+    """
+    return json.dumps(handle)
 
 
 class _transaction:

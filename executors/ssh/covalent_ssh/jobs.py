@@ -82,6 +82,23 @@ def launch_command(python: str) -> str:
     )
 
 
+def find_command(job_dir: str) -> str:
+    """Prints the pid of the job launched in ``job_dir``, or ``none``.
+
+    A job directory that was never launched is claimed (its ``.launched`` made), so a
+    launch command still on its way from a dispatcher that died cannot start it later:
+    the task is then submitted again under a new name, and runs once.
+    """
+    quoted = shlex.quote(job_dir)
+    return (
+        f"d={quoted}\n"
+        '[ -d "$d" ] || { echo none; exit 0; }\n'
+        'mkdir "$d/.launched" 2>/dev/null && { echo none; exit 0; }\n'
+        'i=0; while [ ! -s "$d/pid" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done\n'
+        'cat "$d/pid" 2>/dev/null || echo none\n'
+    )
+
+
 def launch_input(jobs: list[tuple[str, str]]) -> str:
     return "".join(f"{job_dir}\t{workdir}\n" for job_dir, workdir in jobs)
 

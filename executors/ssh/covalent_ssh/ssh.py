@@ -14,7 +14,6 @@ import asyncio
 import getpass
 import posixpath
 import shlex
-import uuid
 import weakref
 from collections import defaultdict
 from typing import Any
@@ -173,7 +172,8 @@ class SSHExecutor(RemoteExecutor):
         root = await self._jobs_root(conn)
         dispatch_id = str(task.metadata.get("dispatch_id", "dispatch"))
         node_id = task.metadata.get("node_id", 0)
-        job_dir = posixpath.join(root, f"{dispatch_id}-{node_id}-{uuid.uuid4().hex[:8]}")
+        # Named by the package, so a resume finds it (find_job) if we die before the pid.
+        job_dir = posixpath.join(root, task.job_name)
         workdir = posixpath.dirname(root)
         if self.create_unique_workdir:
             workdir = posixpath.join(workdir, dispatch_id, f"node_{node_id}")
@@ -195,6 +195,16 @@ class SSHExecutor(RemoteExecutor):
         target = conn.target
         return {"host": target.host, "port": target.port, "user": target.username,
                 "workdir": job_dir, "pid": pid}
+
+    async def find_job(self, name: str) -> Handle | None:
+        conn = self._connection_for(None)
+        job_dir = posixpath.join(await self._jobs_root(conn), name)
+        found = (await conn.run(jobs.find_command(job_dir))).stdout.strip()
+        if not found.isdigit():
+            return None
+        target = conn.target
+        return {"host": target.host, "port": target.port, "user": target.username,
+                "workdir": job_dir, "pid": int(found)}
 
     def _stop_orphan(self, conn: SSHConnection, job_dir: str,
                      launch: asyncio.Future[int | None]) -> None:

@@ -41,7 +41,7 @@ def wait_for_job_handle():
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             handle = electron_node(dispatch_id, name)["job_handle"]
-            if handle:
+            if handle and "covalent_pending_job" not in handle:  # launched, not only named
                 return handle  # type: ignore[return-value]
             time.sleep(0.05)
         raise TimeoutError(f"{name} in {dispatch_id} saved no job handle in {timeout}s")

@@ -220,6 +220,67 @@ def test_resume_after_sigkill_reattaches_to_the_running_remote_job(
     assert list(jobs_dir.iterdir()) == []  # one job, fetched and cleaned up
 
 
+LAUNCH_SCRIPT = textwrap.dedent("""
+    import asyncio, sys, time
+    from pathlib import Path
+    import covalent_core as ct
+    from covalent_ssh import SSHExecutor
+
+    marks = Path({marks!r})
+
+    class CrashWindow(SSHExecutor):
+        # Holds the dispatcher just after the launch, before it learns the pid.
+        async def submit(self, task):
+            handle = await super().submit(task)
+            if not (marks / "resumed").exists():
+                (marks / "launched").touch()
+                await asyncio.sleep(60)
+            return handle
+
+    @ct.electron(executor=CrashWindow(**{options!r}))
+    def once(x):
+        import time
+        with open(marks / "runs", "a") as fh:
+            fh.write("started\\n")
+        time.sleep(1)
+        return x + 1
+
+    @ct.lattice
+    def workflow(x):
+        return once(x)
+
+    print(ct.dispatch(workflow)(41), flush=True)
+    time.sleep(120)
+""")
+
+
+def test_a_kill_just_after_the_launch_reattaches_by_the_job_s_name(
+        ssh_options, tmp_path: Path):
+    """The job directory is named and recorded before the launch command is sent."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    script = tmp_path / "dispatcher.py"
+    script.write_text(LAUNCH_SCRIPT.format(options=ssh_options, marks=str(marks)))
+
+    def launched(_dispatch_id: str) -> None:
+        deadline = time.monotonic() + 60
+        while not (marks / "launched").exists():
+            assert time.monotonic() < deadline, "the job was never launched"
+            time.sleep(0.02)
+
+    dispatch_id, _ = killed_dispatch(script, launched)
+    pending = ct.get_result(dispatch_id).get_node_result(0)["job_handle"]
+    assert set(pending) == {"covalent_pending_job"}
+    (marks / "resumed").touch()
+    assert ct.redispatch(dispatch_id)() == dispatch_id
+    result = ct.get_result(dispatch_id, wait=True, timeout=90)
+    assert result.status == "COMPLETED", result.error
+    assert result.result == 42
+    assert len((marks / "runs").read_text().splitlines()) == 1
+    assert result.get_node_result(0)["job_handle"]["workdir"].endswith(
+        pending["covalent_pending_job"])
+
+
 def _one_task(executor: SSHExecutor) -> ct.Result:
     @ct.electron(executor=executor)
     def hello():
