@@ -101,10 +101,14 @@ def test_tampered_package_is_refused_before_unpickling(tmp_path):
 
 
 def test_version_mismatch_names_both_versions():
+    """A package signed on a side with other versions (a damaged one fails its signature)."""
+    from covalent_core.remote.signing import tag
+
     pkg = TaskPackage(shout, ["x"], {}).to_bytes()
     magic, head, body = pkg.split(b"\n", 2)
     header = json.loads(head)
     header["python"] = "3.8"
+    header["tag"] = tag(bytes.fromhex(header["task_key"]), header, body)
     forged = magic + b"\n" + json.dumps(header).encode() + b"\n" + body
     here = versions()["python"]
     with pytest.raises(TaskPackageError, match=rf"Python 3\.8 but this side runs Python {here}"):

@@ -213,3 +213,18 @@ def test_an_output_moved_from_another_node_is_refused(tmp_path):
     target.write_bytes((results / artifacts.node_output_name(second)).read_bytes())
     with pytest.raises(TaskPackageError, match="moved here from another node"):
         ct.get_result(dispatch_id).get_node_result(first)
+
+
+def test_every_flipped_header_byte_is_refused_with_a_message_about_the_file():
+    package = TaskPackage(shout_for_flips, ["x"], {}).to_bytes()
+    start = package.index(b"\n") + 1
+    for i in range(start, package.index(b"\n", start)):
+        flipped = bytearray(package)
+        flipped[i] ^= 0x01
+        with pytest.raises(TaskPackageError) as refused:
+            TaskPackage.from_bytes(bytes(flipped))
+        assert "None" not in str(refused.value), (i, str(refused.value))
+
+
+def shout_for_flips(word):
+    return word.upper()

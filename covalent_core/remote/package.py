@@ -117,13 +117,19 @@ class SignedTask:
         if shared is not None:
             key = binding.key(shared)
         elif "task_key" in header:
-            key = bytes.fromhex(str(header["task_key"]))
+            try:
+                key = bytes.fromhex(str(header["task_key"]))
+            except ValueError:
+                raise TaskPackageError("this task package has a damaged header (its task key "
+                                       "is not hex); it was not unpickled") from None
         else:
             raise TaskPackageError(
-                f"this task package was signed with a shared {KEY_ENV} and carries no key, "
-                "but that variable is not set here; set the same value on both sides"
+                f"this task package carries no task key: it was signed with a shared {KEY_ENV}, "
+                "but that variable is not set here (set the same value on both sides), or "
+                "its header is damaged; it was not unpickled"
             )
         verify(key, header, body, "this task package")
+        check_versions(header, "task")  # signed: a mismatch is real, not damage
         return cls(header, body, binding, key)
 
     def load(self) -> TaskPackage:
@@ -226,6 +232,7 @@ class Outcome:
         _check_binding(binding, expect)
         verify(binding.key(installation_key()), header, body,
                f"the outcome for {binding.describe()}")
+        check_versions(header, "outcome")
         payload = cloudpickle.loads(body)
         payload["value"] = cloudpickle.loads(payload.pop("value_bytes"))
         return cls(**payload)
@@ -306,9 +313,23 @@ def read_header(kind: str, data: bytes) -> tuple[dict[str, Any], bytes]:
     return header, body
 
 
+_REQUIRED = ("format", "python", "cloudpickle", "kind", "metadata", "binding", "tag")
+
+
 def _read_checked(kind: str, data: bytes) -> tuple[dict[str, Any], bytes]:
+    """The header and body, once the header is whole and of this format.
+
+    The Python and cloudpickle versions are checked after the signature, so a damaged
+    header is reported as damage rather than as a version mismatch.
+    """
     header, body = read_header(kind, data)
-    check_versions(header, kind)
+    if header.get("format") != FORMAT_VERSION and "format" in header:
+        check_versions(header, kind)  # names both formats
+    missing = [k for k in _REQUIRED if k not in header]
+    if missing or header.get("kind") != kind:
+        what = f"no {', '.join(missing)}" if missing else f"kind {header.get('kind')!r}"
+        raise TaskPackageError(f"covalent-core {kind} has a damaged header ({what}); the file "
+                               "was altered or cut short; it was not unpickled")
     return header, body
 
 

@@ -45,8 +45,12 @@ def write(path: Path, value: Any) -> None:
 def write_bytes(path: Path, data: bytes) -> None:
     """Write raw bytes atomically (a temporary file renamed into place)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk gets its space back
+        raise
 
 
 def write_output(path: Path, data: bytes) -> None:
