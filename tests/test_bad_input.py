@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 import covalent_core as ct
-from covalent_core.errors import ControlFlowError, ExecutorConfigError, NodeNotFoundError
+from covalent_core.errors import (
+    ControlFlowError,
+    ExecutorConfigError,
+    NodeNotFoundError,
+    UnpicklableInputError,
+)
 
 
 @pytest.mark.parametrize(("make", "typo", "meant"), [
@@ -123,3 +128,33 @@ def test_a_lattice_calling_itself_as_a_sublattice_stops_with_a_clear_error():
 def _node_errors(dispatch_id):
     result = ct.get_result(dispatch_id)
     return " ".join(str(n["error"]) for n in result.get_all_node_results())
+
+
+def test_a_lock_inside_a_list_argument_is_named():
+    import threading
+
+    lock = threading.Lock()
+
+    @ct.electron
+    def one():
+        return 1
+
+    @ct.electron
+    def count(items):
+        return len(items)
+
+    @ct.lattice
+    def workflow():
+        return count([one(), lock])
+
+    with pytest.raises(UnpicklableInputError,
+                       match=r"an item of the list passed as argument 0 of count \(node \d+\) "
+                             r"cannot be pickled \(TypeError: cannot pickle '_thread.lock'"):
+        ct.dispatch(workflow)()
+
+    @ct.lattice
+    def returns_it():
+        return {"n": one(), "lock": lock}
+
+    with pytest.raises(UnpicklableInputError, match="the value lattice 'returns_it' returns"):
+        ct.dispatch(returns_it)()

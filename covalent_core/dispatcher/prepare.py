@@ -200,17 +200,31 @@ def _replace(graph: g.TransportGraph, replacements: dict[str, Any]) -> None:
 
 def _find_unpicklable(graph: g.TransportGraph) -> None:
     """Name the argument or electron that made the graph unpicklable."""
+    advice = ("so it cannot be shipped to an executor. Pass plain data (numbers, strings, "
+              "arrays, dataclasses) or create the object inside the electron.")
     for node in graph:
-        if node.kind != g.PARAMETER:
+        if node.kind == g.ELECTRON or node.kind == g.SUBLATTICE or node.value is None:
             continue
         try:
             cloudpickle.dumps(node.value)
         except Exception as exc:
+            consumer = _consumer(graph, node.node_id)
+            if node.kind == g.PARAMETER:
+                where = consumer
+            elif node.kind == g.COLLECTION:
+                where = f"an item of the {node.value[0].__name__} passed as {consumer}"
+            else:
+                where = f"a value used by {node.name}, {consumer},"
             raise UnpicklableInputError(
-                f"{_consumer(graph, node.node_id)} cannot be pickled ({type(exc).__name__}: "
-                f"{exc}), so it cannot be shipped to an executor. Pass plain data (numbers, "
-                "strings, arrays, dataclasses) or create the object inside the electron."
+                f"{where} cannot be pickled ({type(exc).__name__}: {exc}), {advice}"
             ) from None
+    try:
+        cloudpickle.dumps(graph.output_template)
+    except Exception as exc:
+        raise UnpicklableInputError(
+            f"the value lattice {graph.name!r} returns holds something that cannot be pickled "
+            f"({type(exc).__name__}: {exc}); return electron outputs and plain data only"
+        ) from None
     for node in graph:
         if node.function is None or node.kind == g.OPERATOR:
             continue
@@ -230,7 +244,7 @@ def _consumer(graph: g.TransportGraph, param_id: int) -> str:
             target = graph.nodes[edge.target]
             which = f"argument {edge.position}" if edge.key is None else f"argument {edge.key!r}"
             return f"{which} of {target.name} (node {target.node_id})"
-    return f"parameter node {param_id}"
+    return f"node {param_id}"
 
 
 # -- reuse of previous results -------------------------------------------------------
