@@ -158,3 +158,37 @@ def test_a_lock_inside_a_list_argument_is_named():
 
     with pytest.raises(UnpicklableInputError, match="the value lattice 'returns_it' returns"):
         ct.dispatch(returns_it)()
+
+
+@pytest.mark.parametrize(("toml", "expected"), [
+    ('time_limit = "soon"',
+     r"executors\.local\.time_limit = 'soon': Input should be a valid number"),
+    ("retries = 1.5", r"executors\.local\.retries = 1\.5: Input should be a valid integer"),
+])
+def test_a_config_value_of_the_wrong_type_fails_the_dispatch_naming_the_key(
+    isolated, toml, expected
+):
+    (isolated / "covalent_core.toml").write_text(f"[executors.local]\n{toml}\n")
+    from covalent_core import config
+
+    config.reload()
+
+    @ct.electron(executor="local")
+    def node():
+        return 1
+
+    @ct.lattice
+    def workflow():
+        return node()
+
+    with pytest.raises(ExecutorConfigError, match=expected):
+        ct.dispatch(workflow)()
+
+
+def test_a_config_value_from_the_environment_is_converted(isolated, monkeypatch):
+    monkeypatch.setenv("COVALENT_CORE_EXECUTORS__LOCAL__TIME_LIMIT", "30")
+    from covalent_core import config
+    from covalent_core.executor import registry
+
+    config.reload()
+    assert registry.create("local").time_limit == 30.0

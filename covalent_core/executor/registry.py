@@ -12,10 +12,13 @@ import importlib
 import inspect
 import json
 import threading
+import typing
 from functools import cache
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
+
+import pydantic
 
 from covalent_core.errors import ExecutorConfigError, ExecutorNotFoundError
 
@@ -121,6 +124,7 @@ def create(name: str, **overrides: Any) -> Any:
             "Fix [executors." + name + "] in the config file or the COVALENT_CORE_EXECUTORS__"
             + name.upper() + "__<KEY> variable."
         )
+    options = {k: _typed(cls, name, k, v) for k, v in options.items()}
     try:
         return cls(**options)
     except (TypeError, ValueError) as exc:
@@ -128,6 +132,40 @@ def create(name: str, **overrides: Any) -> Any:
             f"executors.{name}: {cls.__name__} rejected its options: {exc}. Fix [executors."
             f"{name}] in the config file."
         ) from exc
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """Constructor parameter types along the class chain (the most derived one wins)."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            hints.update(typing.get_type_hints(init))
+        except Exception:  # an annotation that does not resolve: leave it unchecked
+            continue
+    hints.pop("return", None)
+    return hints
+
+
+def _typed(cls: type, name: str, key: str, value: Any) -> Any:
+    """``value`` checked (and, from text such as an environment variable, converted)
+    against the constructor's annotation, so a bad config value fails before any task."""
+    hint = _hints(cls).get(key)
+    if hint is None or hint is Any:
+        return value
+    try:
+        return pydantic.TypeAdapter(hint).validate_python(value)
+    except pydantic.ValidationError as exc:
+        problem = exc.errors()[0]["msg"]
+        raise ExecutorConfigError(
+            f"executors.{name}.{key} = {value!r}: {problem} ({cls.__name__} takes "
+            f"{getattr(hint, '__name__', hint)}). Fix [executors.{name}] in the config file "
+            f"or COVALENT_CORE_EXECUTORS__{name.upper()}__{key.upper()}."
+        ) from None
+    except Exception:  # a type pydantic cannot check (a plugin's own class): as given
+        return value
 
 
 def accepted_options(cls: type) -> set[str]:
