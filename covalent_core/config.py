@@ -9,6 +9,7 @@ containers configure us without writing files.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import sys
@@ -140,7 +141,30 @@ def _describe(exc: ValidationError, path: Path) -> str:
     )
 
 
+#: Variables with our prefix that are not settings.
+_NOT_SETTINGS = frozenset({CONFIG_PATH_ENV, "COVALENT_CORE_PACKAGE_KEY"})
+
+
+def _check_environment() -> None:
+    """A variable with our prefix but no known section would be ignored: say so instead."""
+    sections = list(Settings.model_fields)
+    for name in os.environ:
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() in _NOT_SETTINGS:
+            continue
+        section, sep, _ = name[len(ENV_PREFIX):].lower().partition("__")
+        if sep and section in sections:
+            continue
+        close = difflib.get_close_matches(section, sections, n=1)
+        hint = f"did you mean {ENV_PREFIX}{close[0].upper()}__...? " if close else ""
+        raise ConfigError(
+            f"environment variable {name} names no setting: {hint}Settings are "
+            f"{ENV_PREFIX}<SECTION>__<KEY> with SECTION one of "
+            f"{', '.join(s.upper() for s in sections)}; rename or unset it."
+        )
+
+
 def _validate(raw: dict[str, Any], path: Path) -> Settings:
+    _check_environment()
     try:
         return Settings(**raw)
     except ValidationError as exc:

@@ -117,3 +117,18 @@ def test_log_level_applies_to_our_loggers(monkeypatch):
     monkeypatch.setenv("COVALENT_CORE_SDK__LOG_LEVEL", "error")
     config.reload()
     assert logging.getLogger("covalent_core").level == logging.ERROR
+
+
+def test_an_environment_variable_with_a_typo_d_section_is_an_error(monkeypatch):
+    from covalent_core import config
+    from covalent_core.errors import ConfigError
+
+    monkeypatch.setenv("COVALENT_CORE_DISPATCHR__NO_CLUSTER", "true")
+    with pytest.raises(ConfigError, match=r"COVALENT_CORE_DISPATCHR__NO_CLUSTER names no "
+                                          r"setting: did you mean COVALENT_CORE_DISPATCHER__"):
+        config.reload()
+    monkeypatch.delenv("COVALENT_CORE_DISPATCHR__NO_CLUSTER")
+    monkeypatch.setenv("COVALENT_CORE_DISPATCHER__NO_SUCH_KEY", "1")
+    with pytest.raises(ConfigError, match="no_such_key"):
+        config.reload()
+    monkeypatch.delenv("COVALENT_CORE_DISPATCHER__NO_SUCH_KEY")  # before the fixture re-reads
