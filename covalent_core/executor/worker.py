@@ -65,12 +65,14 @@ def pack_call(
     """The arguments and the task key to sign the outcome with, and the binding to expect."""
     binding = binding_for(task_metadata)
     key = binding.key(installation_key())
-    return cloudpickle.dumps((args, kwargs, binding, key)), binding
+    # The binding travels as a plain dict: pickling the dataclass costs more than the call.
+    return cloudpickle.dumps((args, kwargs, binding.to_header(), key)), binding
 
 
 def run_payload(function_bytes: bytes, call_bytes: bytes) -> bytes:
     function, sources = _load_function(function_bytes)
-    args, kwargs, binding, key = cloudpickle.loads(call_bytes)
+    args, kwargs, header, key = cloudpickle.loads(call_bytes)
+    binding = Binding.from_header(header, "the call")
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         outcome = run_captured(function, args, kwargs, sources)

@@ -28,7 +28,7 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from covalent_core.errors import TaskPackageError
 KEY_ENV = "COVALENT_CORE_PACKAGE_KEY"
 KEY_FILE = "package.key"
 _file_keys: dict[Path, bytes] = {}
+_by_settings: dict[int, tuple[Any, bytes]] = {}  # the key of the current settings, per hot path
 _lock = threading.Lock()
 
 
@@ -63,7 +64,8 @@ class Binding:
                                    "it was not unpickled") from None
 
     def to_header(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"dispatch_id": self.dispatch_id, "node_id": self.node_id,
+                "attempt": self.attempt, "nonce": self.nonce}
 
     def key(self, root: bytes) -> bytes:
         """The task key of this binding under ``root`` (the installation key)."""
@@ -87,11 +89,17 @@ def installation_key() -> bytes:
         return shared
     from covalent_core.config import settings
 
-    path = Path(settings().dispatcher.data_dir) / KEY_FILE
+    current = settings()  # the same object until the config is reloaded
+    known = _by_settings.get(id(current))
+    if known is not None and known[0] is current:
+        return known[1]
+    path = Path(current.dispatcher.data_dir) / KEY_FILE
     with _lock:
         key = _file_keys.get(path)
         if key is None:
             key = _file_keys[path] = _load_or_create(path)
+        _by_settings.clear()  # one settings object is current at a time
+        _by_settings[id(current)] = (current, key)
     return key
 
 
