@@ -9,7 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from covalent_core import redact
+
 __version__ = "0.1.0"
+
+# SDK debug logs (botocore's headers, presigned URLs) lose their credentials; the module
+# says why this happens here and not when an executor is built.
+redact.install()
 
 _EXPORTS = {
     "electron": "covalent_core.workflow.electron",

@@ -182,15 +182,16 @@ def cmd_config(args: argparse.Namespace) -> int:
     from covalent_core import config
 
     if args.action == "set":
-        config.set_config(args.key, _parse_value(args.value))
         value = _parse_value(args.value)
-        console.print(f"{args.key} = {value!r} written to {config.config_path()}")
+        config.set_config(args.key, value)
+        console.print(f"{args.key} = {config.masked(args.key, value)!r} written to "
+                      f"{config.config_path()}")
         env = config.ENV_PREFIX + args.key.replace(".", "__").upper()
         if env in os.environ:
             console.print(f"[yellow]note: {env} overrides this value in this environment[/yellow]")
         return 0
     value = config.get_config(args.key) if args.key else config.get_config()
-    console.print_json(json.dumps(value, default=str))
+    console.print_json(json.dumps(config.masked(args.key or "", value), default=str))
     return 0
 
 

@@ -10,10 +10,13 @@ containers configure us without writing files.
 from __future__ import annotations
 
 import difflib
+import inspect
 import logging
 import os
+import re
 import sys
 import threading
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +25,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from covalent_core.errors import ConfigError
+from covalent_core.errors import ConfigError, CovalentError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,6 +34,11 @@ else:  # pragma: no cover - exercised only on 3.10
 
 ENV_PREFIX = "COVALENT_CORE_"
 CONFIG_PATH_ENV = "COVALENT_CORE_CONFIG"
+#: What is shown instead of a secret's value.
+MASK = "********"
+#: Key names that hold a secret whichever executor they configure (key material: *key, *key_id).
+_SECRET_NAME = re.compile(r"pass(word|wd|phrase)|secret|token|key(_id)?$|connection_string",
+                          re.IGNORECASE)
 
 
 class SDKSettings(BaseModel):
@@ -132,7 +140,9 @@ def _describe(exc: ValidationError, path: Path) -> str:
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
-        lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
+        # Names only: the installed executors' secrets would import plugins mid-validation.
+        shown = _masked(key, err.get("input"), frozenset())
+        lines.append(f"  {key}: {err['msg']} (got {shown!r})")
     return (
         f"invalid configuration (file {path}, env {ENV_PREFIX}<SECTION>__<KEY>):\n"
         + "\n".join(lines)
@@ -219,6 +229,62 @@ def get_config(key: str | None = None) -> Any:
     tree["executors"] = merged_executors
     tree["dispatcher"]["results_dir"] = str(settings().dispatcher.results_root)
     return tree if key is None else _lookup(tree, key)
+
+
+def _is_secret_type(annotation: Any) -> bool:
+    # Annotations may be strings (``from __future__ import annotations``) or types.
+    return "SecretStr" in str(annotation) or "SecretBytes" in str(annotation)
+
+
+def _secret_options_of(cls: type) -> set[str]:
+    names = set(getattr(cls, "SECRET_ATTRIBUTES", ())) | set(getattr(cls, "SECRET_FIELDS", ()))
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            names.update(p.name for p in inspect.signature(init).parameters.values()
+                         if _is_secret_type(p.annotation))
+    fields = getattr(cls, "model_fields", {})  # quantum executors are pydantic models
+    names.update(n for n, f in fields.items() if _is_secret_type(f.annotation))
+    return names
+
+
+def secret_options() -> frozenset[str]:
+    """Option names (lower case) any installed executor keeps secret: its
+    ``SECRET_ATTRIBUTES`` (``SECRET_FIELDS`` of quantum executors) and the options it
+    types ``SecretStr``/``SecretBytes``. A plugin that cannot be imported adds none."""
+    from covalent_core.executor import registry
+
+    classes = []
+    for name in registry.available():
+        try:
+            classes.append(registry.load_class(name))
+        except (ImportError, CovalentError):
+            continue
+    # Quantum executors read only [qelectron], and importing them (PennyLane) takes seconds.
+    quantum = entry_points(group="covalent_core.qexecutors") if settings().qelectron else ()
+    for ep in quantum:
+        try:
+            classes.append(ep.load())
+        except ImportError:
+            continue
+    return frozenset(n.lower() for cls in classes for n in _secret_options_of(cls))
+
+
+def _masked(key: str, value: Any, secrets: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _masked(str(k), v, secrets) for k, v in value.items()}
+    name = key.rpartition(".")[2]
+    secret = name.lower() in secrets or _SECRET_NAME.search(name) is not None
+    if not secret or value is None or value == "" or isinstance(value, bool):
+        return value  # unset, or a flag (verify_host_key): nothing to hide
+    return MASK
+
+
+def masked(key: str, value: Any) -> Any:
+    """``value`` of dotted ``key`` as it may be shown: ``MASK`` if the key is a secret of
+    an installed executor or its name looks like one (password, passphrase, secret,
+    token, *key); tables are masked key by key."""
+    return _masked(key, value, secret_options())
 
 
 def set_config(key_or_dict: str | dict[str, Any], value: Any = None) -> None:

@@ -92,3 +92,31 @@ def test_cancel_and_resume_from_the_cli(tmp_path):
     assert "already ended COMPLETED; nothing to cancel" in cli("cancel", dispatch_id).stdout
     resumed = cli("resume", dispatch_id)
     assert resumed.returncode == 0 and "COMPLETED" in resumed.stdout
+
+
+def test_config_show_and_set_never_print_a_secret(isolated):
+    passphrase, client_secret = "correct-horse-battery-staple", "azure-client-secret-7Q~x"
+    (isolated / "covalent_core.toml").write_text(textwrap.dedent(f"""
+        [executors.ssh]
+        hostname = "login.example.org"
+        ssh_key_passphrase = "{passphrase}"
+        verify_host_key = true
+
+        [executors.azurebatch]
+        client_id = "covalent-app"
+        client_secret = "{client_secret}"
+    """))
+    shown = json.loads(cli("config", "show").stdout)["executors"]
+    assert shown["ssh"] == {"hostname": "login.example.org", "ssh_key_passphrase": "********",
+                            "verify_host_key": True}
+    assert shown["azurebatch"] == {"client_id": "covalent-app", "client_secret": "********"}
+    assert cli("config", "show", "executors.azurebatch.client_secret").stdout.strip() == \
+        '"********"'
+
+    written = cli("config", "set", "executors.ssh.ssh_key_passphrase", "new-passphrase-42")
+    assert "new-passphrase-42" not in written.stdout and "'********'" in written.stdout
+    ct.reload_config()
+    assert ct.get_config("executors.ssh.ssh_key_passphrase") == "new-passphrase-42"
+    printed = cli("config", "show").stdout
+    for secret in (passphrase, client_secret, "new-passphrase-42"):
+        assert secret not in printed

@@ -57,13 +57,24 @@ def test_unknown_key_lookup_is_a_clear_error():
         ct.get_config("dispatcher.nope")
 
 
+def _install_plugin(site: Path, name: str, source: str, target: str) -> None:
+    """A distribution covalent_NAME_plugin in ``site`` (put on sys.path) with module NAME.py,
+    registering executor NAME as ``target``."""
+    pkg = site / f"covalent_{name}_plugin"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / f"{name}.py").write_text(textwrap.dedent(source))
+    dist = site / f"covalent_{name}_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: covalent-{name}-plugin\n"
+                                   "Version: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[covalent_core.executors]\n{name} = {target}\n")
+
+
 def test_entry_point_plugin_with_covalent_module_convention(tmp_path, monkeypatch):
     """A plugin installed as a distribution: found by entry point, defaults merged."""
     site = tmp_path / "site"
-    pkg = site / "covalent_echo_plugin"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "echo.py").write_text(textwrap.dedent("""
+    _install_plugin(site, "echo", """
         from covalent_core.executor import BaseExecutor
 
         executor_plugin_name = "EchoExecutor"
@@ -76,13 +87,7 @@ def test_entry_point_plugin_with_covalent_module_convention(tmp_path, monkeypatc
 
             def run(self, function, args, kwargs, task_metadata):
                 return self.prefix + str(function(*args, **kwargs))
-    """))
-    dist = site / "covalent_echo_plugin-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: covalent-echo-plugin\n"
-                                   "Version: 1.0\n")
-    (dist / "entry_points.txt").write_text(
-        "[covalent_core.executors]\necho = covalent_echo_plugin.echo\n")
+    """, "covalent_echo_plugin.echo")
     monkeypatch.syspath_prepend(str(site))
     registry.refresh()
     try:
@@ -132,3 +137,49 @@ def test_an_environment_variable_with_a_typo_d_section_is_an_error(monkeypatch):
     with pytest.raises(ConfigError, match="no_such_key"):
         config.reload()
     monkeypatch.delenv("COVALENT_CORE_DISPATCHER__NO_SUCH_KEY")  # before the fixture re-reads
+
+
+def test_secrets_of_installed_executors_are_masked_whatever_their_names(tmp_path, monkeypatch):
+    """``SECRET_ATTRIBUTES`` and ``SecretStr`` options of a plugin are masked when shown,
+    though nothing in their names says secret; names that do say so are masked anyway."""
+    site = tmp_path / "site"
+    _install_plugin(site, "vault", """
+        from pydantic import SecretStr
+        from covalent_core.executor import BaseExecutor
+
+        class VaultExecutor(BaseExecutor):
+            SECRET_ATTRIBUTES = frozenset({"cookie"})
+
+            def __init__(self, cookie="", licence: str | SecretStr = "", region="", **kwargs):
+                super().__init__(**kwargs)
+                self.cookie, self.licence, self.region = cookie, SecretStr(licence), region
+
+            def run(self, function, args, kwargs, task_metadata):
+                return function(*args, **kwargs)
+    """, "covalent_vault_plugin.vault:VaultExecutor")
+    monkeypatch.syspath_prepend(str(site))
+    registry.refresh()
+    try:
+        ct.set_config({"executors.vault.cookie": "c-0ffee", "executors.vault.licence": "l-42",
+                       "executors.vault.region": "eu", "executors.vault.api_token": "t-1",
+                       "executors.vault.ssh_key_file": "~/.ssh/id_ed25519"})
+        assert config.masked("", ct.get_config())["executors"]["vault"] == {
+            "cookie": config.MASK, "licence": config.MASK, "api_token": config.MASK,
+            "region": "eu", "ssh_key_file": "~/.ssh/id_ed25519"}
+        assert config.masked("executors.vault.cookie", "c-0ffee") == config.MASK
+        assert ct.get_config("executors.vault.cookie") == "c-0ffee"  # the API still reads it
+    finally:
+        sys.modules.pop("covalent_vault_plugin.vault", None)
+        sys.modules.pop("covalent_vault_plugin", None)
+        registry.refresh()
+
+
+def test_a_config_error_does_not_print_the_secret_it_quotes(isolated):
+    path = Path(os.environ["COVALENT_CORE_CONFIG"])
+    path.write_text('[executor.ssh]\npassphrase = "hunter2"\n')  # "executor": a typo
+    try:
+        with pytest.raises(ConfigError, match=r"executor: Extra inputs") as err:
+            config.reload()
+        assert "hunter2" not in str(err.value) and config.MASK in str(err.value)
+    finally:
+        path.unlink()

@@ -15,6 +15,7 @@ provides a local implementation of it for clusters reached without SSH.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import weakref
@@ -60,8 +61,11 @@ class Shell(Protocol):
 class SSHTarget:
     """How to reach and authenticate to one host.
 
-    The pool key is (host, port, username) plus the key and host-key settings, so an
-    executor never borrows a connection made with credentials or checks it did not ask for.
+    The pool key is (host, port, username), the host-key settings and every credential:
+    the key and certificate files by path and content (a key replaced in place is another
+    key) and the passphrase. So an executor never borrows a connection made with
+    credentials or checks it did not ask for: a wrong passphrase fails, naming the host,
+    even while a connection opened with the right one is up.
     """
 
     host: str
@@ -79,8 +83,10 @@ class SSHTarget:
 
     @property
     def key(self) -> tuple[object, ...]:
-        return (self.host, self.port, self.username, self.key_file, self.cert_file,
-                self.known_hosts, self.verify_host_key)
+        """Which pooled connection this target may use (the passphrase stays a SecretStr)."""
+        return (self.host, self.port, self.username, self.key_file, _content_id(self.key_file),
+                self.cert_file, _content_id(self.cert_file), self.passphrase, self.known_hosts,
+                self.verify_host_key)
 
     @property
     def description(self) -> str:
@@ -117,6 +123,17 @@ class SSHTarget:
         else:
             options["known_hosts"] = None
         return options
+
+
+def _content_id(path: str) -> str | None:
+    """A digest of the file at ``path`` (``None`` if unset or missing: connecting says so)."""
+    if not path:
+        return None
+    try:
+        with open(os.path.expanduser(path), "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return None
 
 
 class SSHConnection:
