@@ -124,7 +124,8 @@ def create(name: str, **overrides: Any) -> Any:
             "Fix [executors." + name + "] in the config file or the COVALENT_CORE_EXECUTORS__"
             + name.upper() + "__<KEY> variable."
         )
-    options = {k: _typed(cls, name, k, v) for k, v in options.items()}
+    hints = _hints(cls)
+    options = {k: _typed(cls, name, k, v, hints.get(k)) for k, v in options.items()}
     try:
         return cls(**options)
     except (TypeError, ValueError) as exc:
@@ -149,10 +150,10 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
-def _typed(cls: type, name: str, key: str, value: Any) -> Any:
+def _typed(cls: type, name: str, key: str, value: Any, hint: Any) -> Any:
     """``value`` checked (and, from text such as an environment variable, converted)
-    against the constructor's annotation, so a bad config value fails before any task."""
-    hint = _hints(cls).get(key)
+    against the constructor's annotation ``hint``, so a bad config value fails before
+    any task."""
     if hint is None or hint is Any:
         return value
     try:

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import sys
-import sysconfig
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from covalent_core.remote.signing import (
     tag,
     verify,
 )
-from covalent_core.remote.sources import SourceMap, capture, format_exception
+from covalent_core.remote.sources import SourceMap, capture, format_exception, installed_roots
 
 # 2: outcomes carry task records (extras); 3: tasks carry source lines, every file is
 # bound to one attempt of one node and signed with HMAC-SHA256 only.
@@ -144,12 +143,6 @@ def binding_for(metadata: dict[str, Any]) -> Binding:
                        int(metadata.get("attempt", 1)))
 
 
-def _installed_roots() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    return tuple(os.path.realpath(r) + os.sep for r in roots)
-
-
 def ship_by_value(function: Any) -> None:
     """Make the user's own modules travel inside the package.
 
@@ -169,7 +162,7 @@ def ship_by_value(function: Any) -> None:
         top = module.__name__.partition(".")[0]
         if top.startswith("covalent_") or top in _distributed_packages():
             continue  # installed (editable ones too): the far side installs it as well
-        if not os.path.realpath(file).startswith(_installed_roots()):
+        if not os.path.realpath(file).startswith(installed_roots()):
             cloudpickle.register_pickle_by_value(module)
 
 

@@ -37,7 +37,7 @@ from covalent_core.errors import TaskPackageError
 KEY_ENV = "COVALENT_CORE_PACKAGE_KEY"
 KEY_FILE = "package.key"
 _file_keys: dict[Path, bytes] = {}
-_by_settings: dict[int, tuple[Any, bytes]] = {}  # the key of the current settings, per hot path
+_current: tuple[Any, bytes] | None = None  # (the loaded settings, their key): the hot path
 _lock = threading.Lock()
 
 
@@ -89,17 +89,17 @@ def installation_key() -> bytes:
         return shared
     from covalent_core.config import settings
 
-    current = settings()  # the same object until the config is reloaded
-    known = _by_settings.get(id(current))
-    if known is not None and known[0] is current:
+    global _current
+    loaded = settings()  # the same object until the config is reloaded
+    known = _current
+    if known is not None and known[0] is loaded:
         return known[1]
-    path = Path(current.dispatcher.data_dir) / KEY_FILE
+    path = Path(loaded.dispatcher.data_dir) / KEY_FILE
     with _lock:
         key = _file_keys.get(path)
         if key is None:
             key = _file_keys[path] = _load_or_create(path)
-        _by_settings.clear()  # one settings object is current at a time
-        _by_settings[id(current)] = (current, key)
+        _current = (loaded, key)
     return key
 
 

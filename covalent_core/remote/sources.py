@@ -54,7 +54,8 @@ class SourceMap:
 
 
 @functools.cache
-def _installed_roots() -> tuple[str, ...]:
+def installed_roots() -> tuple[str, ...]:
+    """Where installed code lives (stdlib, site-packages): the far side has its own copy."""
     paths = sysconfig.get_paths()
     roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
     return tuple(os.path.realpath(r) + os.sep for r in roots)
@@ -65,7 +66,7 @@ def _user_code(filename: str) -> bool:
     if filename.startswith("<") and not linecache.getline(filename, 1):
         return False  # <string>, <stdin>...: no lines to carry
     real = os.path.realpath(filename)
-    return not real.startswith(_installed_roots()) and not real.startswith(_PACKAGE_DIR)
+    return not real.startswith(installed_roots()) and not real.startswith(_PACKAGE_DIR)
 
 
 def _code_tree(code: types.CodeType) -> Iterator[types.CodeType]:
