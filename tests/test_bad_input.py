@@ -62,30 +62,24 @@ def test_an_output_turned_into_text_in_a_lattice_is_explained(use):
         ct.dispatch(workflow)()
 
 
+@ct.electron
+def _one():
+    return 1
+
+
+@ct.lattice
+def _single():
+    return _one()
+
+
 def test_cancel_of_a_task_the_dispatch_lacks_is_an_error():
-    @ct.electron
-    def node():
-        return 1
-
-    @ct.lattice
-    def workflow():
-        return node()
-
-    dispatch_id = ct.dispatch(workflow, disable_run=True)()
+    dispatch_id = ct.dispatch(_single, disable_run=True)()
     with pytest.raises(NodeNotFoundError, match="has no task 999; its task ids are 0 to"):
         ct.cancel(dispatch_id, [999])
 
 
 def test_cancel_of_an_ended_dispatch_says_so():
-    @ct.electron
-    def node():
-        return 1
-
-    @ct.lattice
-    def workflow():
-        return node()
-
-    result = ct.dispatch_sync(workflow)()
+    result = ct.dispatch_sync(_single)()
     assert result.status == "COMPLETED"
     message = ct.cancel(result.dispatch_id)
     assert message == f"Dispatch {result.dispatch_id} already ended COMPLETED; nothing to cancel."

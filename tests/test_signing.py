@@ -73,12 +73,8 @@ class ForgingExecutor(ProcessExecutor):
         return await super().fetch(handle)
 
 
-@pytest.mark.parametrize("how", ["plain-sha256", "attacker-key"])
-def test_a_forged_outcome_is_refused_and_never_unpickled(tmp_path, how):
-    marker = tmp_path / "pwned"
-    remote = ForgingExecutor(str(tmp_path / "jobs"), str(marker), how)
-
-    @ct.electron(executor=remote)
+def _one_task_on(executor) -> ct.Result:
+    @ct.electron(executor=executor)
     def honest(x):
         return x + 1
 
@@ -86,7 +82,13 @@ def test_a_forged_outcome_is_refused_and_never_unpickled(tmp_path, how):
     def workflow(x):
         return honest(x)
 
-    result = ct.dispatch_sync(workflow)(1)
+    return ct.dispatch_sync(workflow)(1)
+
+
+@pytest.mark.parametrize("how", ["plain-sha256", "attacker-key"])
+def test_a_forged_outcome_is_refused_and_never_unpickled(tmp_path, how):
+    marker = tmp_path / "pwned"
+    result = _one_task_on(ForgingExecutor(str(tmp_path / "jobs"), str(marker), how))
     assert result.status == "FAILED"
     assert "failed its signature check" in result.get_node_result(0)["error"]
     assert "not unpickled" in result.get_node_result(0)["error"]
@@ -99,17 +101,7 @@ def test_with_a_shared_key_the_package_holds_no_key_and_outcomes_cannot_be_forge
     """A reader of the job directory learns nothing that signs an outcome."""
     monkeypatch.setenv(KEY_ENV, "deployment-wide secret")
     marker = tmp_path / "pwned"
-    remote = ForgingExecutor(str(tmp_path / "jobs"), str(marker), "attacker-key")
-
-    @ct.electron(executor=remote)
-    def honest(x):
-        return x + 1
-
-    @ct.lattice
-    def workflow(x):
-        return honest(x)
-
-    result = ct.dispatch_sync(workflow)(1)
+    result = _one_task_on(ForgingExecutor(str(tmp_path / "jobs"), str(marker), "attacker-key"))
     (job,) = (tmp_path / "jobs").iterdir()
     assert "task_key" not in _header_of(job, "task.pkg")
     assert result.status == "FAILED" and not marker.exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from covalent_ssh import SSHExecutor
+from covalent_testing._proc import wait_until
 from covalent_testing.killed_dispatch import killed_dispatch
 from covalent_testing.sshd import SSHServer, sshd
 
@@ -262,13 +263,8 @@ def test_a_kill_just_after_the_launch_reattaches_by_the_job_s_name(
     script = tmp_path / "dispatcher.py"
     script.write_text(LAUNCH_SCRIPT.format(options=ssh_options, marks=str(marks)))
 
-    def launched(_dispatch_id: str) -> None:
-        deadline = time.monotonic() + 60
-        while not (marks / "launched").exists():
-            assert time.monotonic() < deadline, "the job was never launched"
-            time.sleep(0.02)
-
-    dispatch_id, _ = killed_dispatch(script, launched)
+    dispatch_id, _ = killed_dispatch(script, lambda _: wait_until(
+        (marks / "launched").exists, 60, "the job's launch"))
     pending = ct.get_result(dispatch_id).get_node_result(0)["job_handle"]
     assert set(pending) == {"covalent_pending_job"}
     (marks / "resumed").touch()
