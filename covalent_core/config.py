@@ -10,7 +10,6 @@ containers configure us without writing files.
 from __future__ import annotations
 
 import difflib
-import inspect
 import logging
 import os
 import re
@@ -237,12 +236,11 @@ def _is_secret_type(annotation: Any) -> bool:
 
 
 def _secret_options_of(cls: type) -> set[str]:
+    from covalent_core.executor.registry import constructor_parameters
+
     names = set(getattr(cls, "SECRET_ATTRIBUTES", ())) | set(getattr(cls, "SECRET_FIELDS", ()))
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is not None:
-            names.update(p.name for p in inspect.signature(init).parameters.values()
-                         if _is_secret_type(p.annotation))
+    names.update(p.name for p in constructor_parameters(cls).values()
+                 if _is_secret_type(p.annotation))
     fields = getattr(cls, "model_fields", {})  # quantum executors are pydantic models
     names.update(n for n, f in fields.items() if _is_secret_type(f.annotation))
     return names

@@ -169,18 +169,24 @@ def _typed(cls: type, name: str, key: str, value: Any, hint: Any) -> Any:
         return value
 
 
-def accepted_options(cls: type) -> set[str]:
-    """Named constructor parameters along the class chain (``**kwargs`` forwards to a base)."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
+def constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    """Named constructor parameters along the class chain (``**kwargs`` forwards to a
+    base), the most derived class's declaration of each."""
+    params: dict[str, inspect.Parameter] = {}
+    for klass in reversed(cls.__mro__):
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
         for param in inspect.signature(init).parameters.values():
             if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
-                names.add(param.name)
-    names.discard("self")
-    return names
+                params[param.name] = param
+    params.pop("self", None)
+    return params
+
+
+def accepted_options(cls: type) -> set[str]:
+    """The option names a constructor along the class chain takes."""
+    return set(constructor_parameters(cls))
 
 
 def shared(name: str) -> Any:
